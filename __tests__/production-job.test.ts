@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskGroup } from '../constructs/nomad/api';
+import { fixtureEnvironment, jobOf, synthEnvironment } from './support/synth';
+
+/**
+ * The production job is the job that runs today: a first deploy must update it in place.
+ * Each row here is a line of the table in the issue; a change to one of them is a decision,
+ * not an accident.
+ */
+const UPSTREAMS = [
+  { DestinationName: 'redis-sidekiq', LocalBindPort: 6379 },
+  { DestinationName: 'memcache', LocalBindPort: 11211 },
+  { DestinationName: 'mariadb', LocalBindPort: 3306 },
+];
+const NOT_ON_RAILSWEB = [{ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' }];
+const RAILS_VOLUME = { rails: { Name: 'rails', Type: 'host', Source: 'rails', ReadOnly: false } };
+const RAILS_MOUNT = [{ Volume: 'rails', Destination: '/workspace/public/system', ReadOnly: false }];
+
+const WORKERS = [
+  { group: 'sidekiq-constant', queues: ['constant_update'], cpu: 1500, mem: 1024, off: true, volume: false },
+  { group: 'sidekiq-daily', queues: ['daily_update'], cpu: 1500, mem: 1024, off: true, volume: false },
+  { group: 'sidekiq-default', queues: ['default'], cpu: 1200, mem: 1500, off: false, volume: true },
+  { group: 'sidekiq-long', queues: ['long_update', 'medium_update'], cpu: 1500, mem: 2048, off: true, volume: false },
+  { group: 'sidekiq-medium', queues: ['medium_update', 'short_update'], cpu: 1500, mem: 2048, off: true, volume: false },
+  { group: 'sidekiq-short', queues: ['short_update', 'medium_update'], cpu: 1500, mem: 2048, off: true, volume: false },
+];
+
+const job = jobOf(synthEnvironment(fixtureEnvironment('production')));
+const group = (name: string): TaskGroup => {
+  const g = job.TaskGroups.find((x) => x.Name === name);
+  if (!g) throw new Error(`no group ${name}`);
+  return g;
+};
+
+describe('the production job', () => {
+  it('is job rails, a service in dc1, with the web group and the six sidekiq groups in order', () => {
+    expect(job.ID).toBe('rails');
+    expect(job.Name).toBe('rails');
+    expect(job.Type).toBe('service');
+    expect(job.Datacenters).toEqual(['dc1']);
+    expect(job.TaskGroups.map((g) => g.Name)).toEqual(['web', ...WORKERS.map((w) => w.group)]);
+  });
+
+  it.each(job.TaskGroups.map((g) => [g.Name, g] as const))('group %s: bridge network, one Connect service with the three upstreams, one docker task', (_, g) => {
+    expect(g.Networks).toEqual([{ Mode: 'bridge' }]);
+    expect(g.Services).toHaveLength(1);
+    expect(g.Services![0]!.Connect).toEqual({ SidecarService: { Proxy: { Upstreams: UPSTREAMS } } });
+    expect(g.Tasks).toHaveLength(1);
+    expect(g.Tasks[0]!.Driver).toBe('docker');
+    expect(g.Tasks[0]!.Config.image).toMatch(/^docker\.wikiedu\.org\/wikiedu-web@\$\{docker_registry_image\.image\.sha256_digest\}$/);
+    expect(g.Tasks[0]!.Env).toEqual({ RAILS_ENV: 'production', RAILS_LOG_TO_STDOUT: 'true' });
+  });
+
+  it('web: 2 puma allocations rolled one at a time, 30s healthy, on the rails volume, 4400 MHz / 2800 MB', () => {
+    const web = group('web');
+    expect(web.Count).toBe(2);
+    expect(web.Update).toEqual({ MaxParallel: 1, MinHealthyTime: 30_000_000_000 });
+    expect(web.Volumes).toEqual(RAILS_VOLUME);
+    expect(web.Constraints).toBeUndefined();
+    expect(web.Services![0]).toMatchObject({ Name: 'puma', Tags: ['app'], PortLabel: '5000' });
+    const task = web.Tasks[0]!;
+    expect(task.Name).toBe('rails_server');
+    expect([task.Config.command, ...(task.Config.args as string[])].join(' ')).toBe('puma -b tcp://0.0.0.0 -p 5000 --preload -w 2 -t 1:1');
+    expect(task.Resources).toEqual({ CPU: 4400, MemoryMB: 2800 });
+    expect(task.VolumeMounts).toEqual(RAILS_MOUNT);
+  });
+
+  it('web: publishes no docker port label (the old template listed an undefined "http")', () => {
+    expect(group('web').Tasks[0]!.Config.ports).toBeUndefined();
+  });
+
+  it.each(WORKERS)('$group: sidekiq on $queues, $cpu MHz / $mem MB', (w) => {
+    const g = group(w.group);
+    expect(g.Count).toBe(1);
+    expect(g.Services![0]).toMatchObject({ Name: w.group, Tags: ['app', 'sidekiq'] });
+    expect(g.Services![0]!.PortLabel).toBeUndefined();
+    expect(g.Constraints).toEqual(w.off ? NOT_ON_RAILSWEB : undefined);
+    expect(g.Volumes).toEqual(w.volume ? RAILS_VOLUME : undefined);
+    const task = g.Tasks[0]!;
+    expect(task.Name).toBe('sidekiq');
+    expect([task.Config.command, ...(task.Config.args as string[])].join(' ')).toBe(
+      `sidekiq ${w.queues.map((q) => `-q ${q}`).join(' ')} -c 1`,
+    );
+    expect(task.Resources).toEqual({ CPU: w.cpu, MemoryMB: w.mem });
+    expect(task.VolumeMounts).toEqual(w.volume ? RAILS_MOUNT : undefined);
+  });
+
+  it('sidekiq stops gracefully: Nomad waits 30s, past sidekiq\'s 25s shutdown timeout', () => {
+    for (const w of WORKERS) expect(group(w.group).Tasks[0]!.KillTimeout).toBe(30_000_000_000);
+  });
+
+  it('pulls with the sensitive Terraform variables, never a literal credential', () => {
+    for (const g of job.TaskGroups) {
+      expect(g.Tasks[0]!.Config.auth).toEqual({ username: '${var.registry_pull_username}', password: '${var.registry_pull_password}' });
+    }
+  });
+});

@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import { Testing } from 'cdktf';
+import type { Job, JobDocument } from '../../constructs/nomad/api';
+import type { EdgeInputs } from '../../config/edge';
+import { loadEnvironment } from '../../config/load';
+import type { Environment } from '../../config/schema';
+import { DashboardStack } from '../../stacks/dashboard-stack';
+
+export const REPO_ROOT = resolve(__dirname, '../..');
+export const FIXTURE_APP = resolve(__dirname, '../fixtures/rails-app');
+
+/** The edge a test machine has: the fixture app as the Rails checkout, nothing else set. */
+export function fixtureEdge(env: Record<string, string> = {}): EdgeInputs {
+  return { env: { DASHBOARD_SOURCE: FIXTURE_APP, ...env }, cwd: REPO_ROOT };
+}
+
+export function fixtureEnvironment(name: string, env: Record<string, string> = {}): Environment {
+  return loadEnvironment(name, fixtureEdge(env));
+}
+
+/** The stack's Terraform JSON, validations run, as cdktf would write it. */
+export interface SynthesizedStack {
+  terraform: Record<string, any>;
+  provider: Record<string, any>;
+  resource: Record<string, Record<string, any>>;
+  variable?: Record<string, any>;
+}
+
+export function synthEnvironment(environment: Environment): SynthesizedStack {
+  const app = Testing.app();
+  const stack = new DashboardStack(app, environment.name, { environment });
+  return JSON.parse(Testing.synth(stack, true)) as SynthesizedStack;
+}
+
+/** What Terraform does to the jobspec string before the provider sees it: `$${` becomes `${`. */
+export function terraformUnescape(text: string): string {
+  return text.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}
+
+/** The job Nomad receives, with Terraform references left as `${…}` text. */
+export function jobOf(stack: SynthesizedStack, jobId = 'rails'): Job {
+  const resource = stack.resource.nomad_job?.[jobId.replace(/[^A-Za-z0-9_-]/g, '_')];
+  if (!resource) throw new Error(`no nomad_job.${jobId} in ${Object.keys(stack.resource.nomad_job ?? {}).join(', ')}`);
+  return (JSON.parse(terraformUnescape(resource.jobspec)) as JobDocument).Job;
+}
+
+/** Machine-specific paths out, so a snapshot is the same in every clone. */
+export function portable<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value).split(REPO_ROOT).join('<repo>')) as T;
+}

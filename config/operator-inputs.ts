@@ -1,0 +1,38 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { EnvironmentInput } from './schema';
+import type { EdgeInputs } from './edge';
+
+/**
+ * The Nomad connection settings an operator's `nomad.sh` exports that the provider does not
+ * read by itself. NOMAD_ADDR, NOMAD_TOKEN, NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY it does read,
+ * at plan time; the CA file (exported as NOMAD_CA_PATH) and NOMAD_SKIP_VERIFY it is told here.
+ * Paths and switches only: no secret passes through synth.
+ */
+export function nomadConnection({ env }: EdgeInputs): Pick<EnvironmentInput['nomad'], 'caFile' | 'skipVerify'> {
+  const caFile = env.NOMAD_CACERT ? undefined : env.NOMAD_CA_PATH;
+  const skip = env.NOMAD_SKIP_VERIFY;
+  return {
+    ...(caFile ? { caFile } : {}),
+    ...(skip && ['1', 'true'].includes(skip.toLowerCase()) ? { skipVerify: true } : {}),
+  };
+}
+
+/**
+ * Where the image comes from. By default the Rails checkout is built: DASHBOARD_SOURCE names
+ * it (else `defaultContext`, beside this repo). DASHBOARD_IMAGE names a prebuilt image by
+ * digest instead (for example one `pack build` pushed); DASHBOARD_IMAGE_RUNTIME says whether
+ * it is a buildpacks image (the default for prebuilt images) or a Dockerfile one ("direct").
+ */
+export function imageSource({ env, cwd }: EdgeInputs, opts: { defaultContext: string }): EnvironmentInput['image'] {
+  const runtime = env.DASHBOARD_IMAGE_RUNTIME as 'buildpacks' | 'direct' | undefined;
+  if (env.DASHBOARD_IMAGE) {
+    return { source: 'prebuilt', reference: env.DASHBOARD_IMAGE, ...(runtime ? { runtime } : {}) };
+  }
+  const context = env.DASHBOARD_SOURCE ?? opts.defaultContext;
+  return {
+    source: 'build',
+    context: isAbsolute(context) ? context : resolve(cwd, context),
+    dockerfile: env.DASHBOARD_DOCKERFILE ?? 'Dockerfile',
+    ...(runtime ? { runtime } : {}),
+  };
+}

@@ -1,0 +1,58 @@
+import type { EnvironmentInput } from './schema';
+import type { EdgeInputs } from './edge';
+import { imageSource, nomadConnection } from './operator-inputs';
+
+/**
+ * Production: the `rails` job that runs today, group for group. Its job ID, group names and
+ * Consul service names are what the cluster's Consul intentions allow to reach redis,
+ * memcache and mariadb: a rename cuts a group off its database.
+ */
+const NOT_ON_WEB_NODE = { notOnNodes: ['node-railsweb'] };
+const SMALL_WORKER = { cpu: 1500, memoryMB: 1024 };
+const WORKER = { cpu: 1500, memoryMB: 2048 };
+const RAILS_SYSTEM = { volume: 'rails', path: '/workspace/public/system' };
+
+export function production(edge: EdgeInputs): EnvironmentInput {
+  return {
+    name: 'production',
+    nomad: { datacenters: ['dc1'], ...nomadConnection(edge) },
+    job: { id: 'rails', preventDestroy: true },
+    image: imageSource(edge, { defaultContext: '../WikiEduDashboard' }),
+    registry: { address: 'docker.wikiedu.org', repository: 'wikiedu-web', pullAuth: true },
+    consul: {
+      upstreams: [
+        { service: 'redis-sidekiq', localPort: 6379 },
+        { service: 'memcache', localPort: 11211 },
+        { service: 'mariadb', localPort: 3306 },
+      ],
+    },
+    volumes: { rails: { source: 'rails', readOnly: false } },
+    web: {
+      group: 'web',
+      task: 'rails_server',
+      service: 'puma',
+      count: 2,
+      port: 5000,
+      workers: 2,
+      threads: { min: 1, max: 1 },
+      preload: true,
+      // The web node has 7978 MiB and 11596 MHz; envoy, redis and sidekiq-default share it.
+      resources: { cpu: 4400, memoryMB: 2800 },
+      update: { maxParallel: 1, minHealthyTime: '30s' },
+      mounts: [RAILS_SYSTEM],
+    },
+    workers: [
+      { name: 'sidekiq-constant', queues: ['constant_update'], resources: SMALL_WORKER, placement: NOT_ON_WEB_NODE },
+      { name: 'sidekiq-daily', queues: ['daily_update'], resources: SMALL_WORKER, placement: NOT_ON_WEB_NODE },
+      // Runs beside puma: its jobs write to the rails volume.
+      { name: 'sidekiq-default', queues: ['default'], resources: { cpu: 1200, memoryMB: 1500 }, mounts: [RAILS_SYSTEM] },
+      { name: 'sidekiq-long', queues: ['long_update', 'medium_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
+      { name: 'sidekiq-medium', queues: ['medium_update', 'short_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
+      { name: 'sidekiq-short', queues: ['short_update', 'medium_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
+    ],
+    env: {
+      RAILS_ENV: 'production',
+      RAILS_LOG_TO_STDOUT: 'true',
+    },
+  };
+}

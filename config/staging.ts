@@ -1,0 +1,28 @@
+import type { EnvironmentInput } from './schema';
+import type { EdgeInputs } from './edge';
+import { production } from './production';
+import { imageSource } from './operator-inputs';
+
+/**
+ * Staging: production's job in miniature, so a change is tried on the same shape first.
+ * Same groups, queues and commands; one allocation each, about half the resources; its own
+ * registry, datacenter and job ID; Consul services suffixed `-staging` (and so its upstreams),
+ * so staging can never reach production's databases. Not protected from destroy.
+ */
+export function staging(edge: EdgeInputs): EnvironmentInput {
+  const prod = production(edge);
+  return {
+    ...prod,
+    name: 'staging',
+    nomad: { ...prod.nomad, datacenters: ['staging'] },
+    job: { id: 'rails-staging', preventDestroy: false },
+    image: imageSource(edge, { defaultContext: '../WikiEduDashboard' }),
+    registry: { address: 'registry.staging.wikiedu.org', repository: 'wikiedu-web', pullAuth: true },
+    consul: {
+      serviceSuffix: '-staging',
+      upstreams: prod.consul.upstreams.map((u) => ({ ...u, service: `${u.service}-staging` })),
+    },
+    web: { ...prod.web, count: 1, resources: { cpu: 2000, memoryMB: 1500 }, placement: {} },
+    workers: prod.workers.map((w) => ({ ...w, count: 1, resources: { cpu: 500, memoryMB: 768 }, placement: {} })),
+  };
+}

@@ -1,0 +1,71 @@
+import { Construct } from 'constructs';
+import { Image } from '@cdktf/provider-docker/lib/image';
+import { RegistryImage } from '@cdktf/provider-docker/lib/registry-image';
+import type { IContainerImage } from './container-image';
+import type { ImageRuntime } from './runtime';
+
+export interface BuiltImageProps {
+  /** Where the image is pushed, without tag: `docker.wikiedu.org/wikiedu-web`. */
+  readonly repository: string;
+  /** Absolute path of the build context. */
+  readonly context: string;
+  /** Path of the Dockerfile, relative to the context. @default 'Dockerfile' */
+  readonly dockerfile?: string;
+  /**
+   * A content hash of the build context (what the Docker daemon would receive). The docker
+   * provider cannot see changed files by itself: this hash is its trigger, and the tag.
+   */
+  readonly contextHash: string;
+  readonly runtime: ImageRuntime;
+  /** @default - the daemon's platform */
+  readonly platform?: string;
+}
+
+/**
+ * Builds an image with the docker provider, pushes it to a registry and names it by the
+ * pushed manifest's digest. An unchanged context means no build, no push and the same
+ * digest; a changed one means a new tag, a new digest and so a new job version.
+ * Pushed tags are kept in the registry, so a rollback can deploy any earlier digest.
+ */
+export class BuiltImage extends Construct implements IContainerImage {
+  readonly reference: string;
+  readonly runtime: ImageRuntime;
+  /** `repository:tag` of the pushed image. */
+  readonly taggedName: string;
+  readonly image: Image;
+  readonly registryImage: RegistryImage;
+
+  constructor(scope: Construct, id: string, props: BuiltImageProps) {
+    super(scope, id);
+    if (!/^[a-f0-9]{12,}$/.test(props.contextHash)) {
+      throw new Error(`image '${props.repository}': contextHash must be a hex digest, got '${props.contextHash}'`);
+    }
+    if (/[:@]/.test(props.repository.split('/').slice(1).join('/'))) {
+      throw new Error(`image repository '${props.repository}' must not carry a tag or digest: the build sets the tag`);
+    }
+    this.runtime = props.runtime;
+    this.taggedName = `${props.repository}:ctx-${props.contextHash.slice(0, 16)}`;
+    const triggers = { context_sha256: props.contextHash };
+
+    this.image = new Image(this, 'build', {
+      name: this.taggedName,
+      buildAttribute: {
+        context: props.context,
+        dockerfile: props.dockerfile ?? 'Dockerfile',
+        ...(props.platform ? { platform: props.platform } : {}),
+      },
+      triggers,
+      keepLocally: true,
+    });
+    this.registryImage = new RegistryImage(this, 'push', {
+      name: this.image.name,
+      triggers,
+      // Earlier digests stay pullable: they are what a rollback deploys.
+      keepRemotely: true,
+    });
+    // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
+    this.image.overrideLogicalId(id);
+    this.registryImage.overrideLogicalId(id);
+    this.reference = `${props.repository}@${this.registryImage.sha256Digest}`;
+  }
+}

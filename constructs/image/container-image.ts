@@ -1,0 +1,29 @@
+import { ImageRuntime } from './runtime';
+
+/** An image a task can run. */
+export interface IContainerImage {
+  /** What the docker driver pulls: `registry/name@sha256:…` (may hold a Terraform reference). */
+  readonly reference: string;
+  /** How the image starts a command line. */
+  readonly runtime: ImageRuntime;
+}
+
+const DIGEST_REFERENCE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*@sha256:[a-f0-9]{64}$/;
+
+/** Ways to name an image that was built elsewhere. A build with the docker provider is `BuiltImage`. */
+export class ContainerImage {
+  /**
+   * A prebuilt image pinned by digest, e.g. one `pack build` pushed:
+   * `docker.wikiedu.org/wikiedu-web@sha256:…`. A tag is not accepted: a tag can move, a digest
+   * is what makes a deploy repeatable and a rollback exact.
+   * @param runtime @default ImageRuntime.direct()
+   */
+  static fromDigest(reference: string, runtime: ImageRuntime = ImageRuntime.direct()): IContainerImage {
+    if (!DIGEST_REFERENCE.test(reference)) {
+      throw new Error(
+        `image '${reference}' must be pinned by digest: 'registry.example.org/name@sha256:<64 hex digits>'`,
+      );
+    }
+    return { reference, runtime };
+  }
+}

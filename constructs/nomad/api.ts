@@ -1,0 +1,139 @@
+/**
+ * Nomad's JSON job format, as the Go `api` package defines it (api/jobs.go, api/tasks.go,
+ * api/services.go, api/consul.go, api/resources.go, api/constraint.go).
+ *
+ * Both the Terraform provider and Nomad drop keys they do not know without a word, so these
+ * types are the only spell-checker the jobspec has: every key we send is declared here, once,
+ * with the Go field name. Durations are nanoseconds (Go's time.Duration).
+ */
+
+/** Nanoseconds, as Go's time.Duration marshals to JSON. Build with `Duration`. */
+export type Nanoseconds = number;
+
+export interface Job {
+  ID: string;
+  Name: string;
+  Type: 'service' | 'batch' | 'system' | 'sysbatch';
+  Region?: string;
+  Namespace?: string;
+  Datacenters: string[];
+  Priority?: number;
+  Meta?: Record<string, string>;
+  Constraints?: Constraint[];
+  Update?: UpdateStrategy;
+  TaskGroups: TaskGroup[];
+}
+
+export interface TaskGroup {
+  Name: string;
+  Count: number;
+  Constraints?: Constraint[];
+  Update?: UpdateStrategy;
+  Networks?: NetworkResource[];
+  Services?: Service[];
+  Volumes?: Record<string, VolumeRequest>;
+  RestartPolicy?: RestartPolicy;
+  Meta?: Record<string, string>;
+  Tasks: Task[];
+}
+
+export interface Task {
+  Name: string;
+  Driver: string;
+  /** Driver-specific configuration: its keys are the driver's own (lower snake case). */
+  Config: Record<string, unknown>;
+  Env?: Record<string, string>;
+  Resources: Resources;
+  VolumeMounts?: VolumeMount[];
+  KillTimeout?: Nanoseconds;
+  KillSignal?: string;
+  Meta?: Record<string, string>;
+}
+
+export interface Resources {
+  /** MHz */
+  CPU: number;
+  MemoryMB: number;
+  MemoryMaxMB?: number;
+}
+
+export interface Constraint {
+  LTarget: string;
+  RTarget: string;
+  Operand: string;
+}
+
+export interface UpdateStrategy {
+  MaxParallel?: number;
+  MinHealthyTime?: Nanoseconds;
+  HealthyDeadline?: Nanoseconds;
+  ProgressDeadline?: Nanoseconds;
+  AutoRevert?: boolean;
+  Canary?: number;
+  HealthCheck?: 'checks' | 'task_states' | 'manual';
+}
+
+export interface NetworkResource {
+  Mode: 'bridge' | 'host' | 'none';
+  DynamicPorts?: Port[];
+  ReservedPorts?: Port[];
+}
+
+export interface Port {
+  Label: string;
+  /** Static host port (ReservedPorts); 0 for dynamic ports. */
+  Value?: number;
+  /** Port inside the network namespace the host port maps to. */
+  To?: number;
+}
+
+export interface Service {
+  Name: string;
+  /** A port label of the group network, or, for Connect services, a literal port number. */
+  PortLabel?: string;
+  Tags?: string[];
+  Provider?: 'consul' | 'nomad';
+  Connect?: ConsulConnect;
+}
+
+export interface ConsulConnect {
+  SidecarService: ConsulSidecarService;
+}
+
+export interface ConsulSidecarService {
+  Proxy: ConsulProxy;
+}
+
+export interface ConsulProxy {
+  Upstreams: ConsulUpstream[];
+}
+
+export interface ConsulUpstream {
+  DestinationName: string;
+  LocalBindPort: number;
+}
+
+export interface VolumeRequest {
+  Name: string;
+  Type: 'host' | 'csi';
+  Source: string;
+  ReadOnly: boolean;
+}
+
+export interface VolumeMount {
+  Volume: string;
+  Destination: string;
+  ReadOnly: boolean;
+}
+
+export interface RestartPolicy {
+  Attempts: number;
+  Interval: Nanoseconds;
+  Delay: Nanoseconds;
+  Mode: 'delay' | 'fail';
+}
+
+/** The document `nomad job run -output` prints and the provider accepts with `json = true`. */
+export interface JobDocument {
+  Job: Job;
+}

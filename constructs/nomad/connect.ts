@@ -1,0 +1,76 @@
+import type { ConsulUpstream, Service } from './api';
+
+export interface Upstream {
+  /** The Consul service to reach. */
+  readonly service: string;
+  /** The port on 127.0.0.1 inside the group's network namespace that forwards to it. */
+  readonly localPort: number;
+}
+
+export interface ConnectServiceProps {
+  /** The Consul service name. Consul intentions are written against it: renaming it cuts access. */
+  readonly name: string;
+  /**
+   * The port the task listens on inside the group's network namespace (a number), or a label
+   * of the group network.
+   * @default - no port: the service exists only to reach its upstreams
+   */
+  readonly port?: number | string;
+  /** @default [] */
+  readonly tags?: string[];
+  /** @default [] */
+  readonly upstreams?: Upstream[];
+}
+
+const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A Consul service with a Connect sidecar proxy: how a group reaches redis, memcache and mariadb. */
+export class ConnectService {
+  readonly name: string;
+  readonly port: string | undefined;
+  private readonly tags: string[];
+  private readonly upstreams: Upstream[];
+
+  constructor(props: ConnectServiceProps) {
+    if (!SERVICE_NAME.test(props.name)) {
+      throw new Error(
+        `service name '${props.name}' must be a DNS label: lower-case letters, digits and '-', at most 63 characters`,
+      );
+    }
+    this.name = props.name;
+    this.port = props.port === undefined ? undefined : String(props.port);
+    this.tags = [...(props.tags ?? [])];
+    this.upstreams = [...(props.upstreams ?? [])];
+
+    const seen = new Map<number, string>();
+    for (const u of this.upstreams) {
+      if (!Number.isInteger(u.localPort) || u.localPort < 1 || u.localPort > 65535) {
+        throw new Error(`service '${this.name}': upstream '${u.service}' local port ${u.localPort} is not between 1 and 65535`);
+      }
+      const other = seen.get(u.localPort);
+      if (other !== undefined) {
+        throw new Error(`service '${this.name}': upstreams '${other}' and '${u.service}' both bind local port ${u.localPort}`);
+      }
+      seen.set(u.localPort, u.service);
+    }
+  }
+
+  /** True when the port is a literal number rather than a network label. */
+  get portIsNumber(): boolean {
+    return this.port !== undefined && /^\d+$/.test(this.port);
+  }
+
+  render(): Service {
+    const upstreams: ConsulUpstream[] = this.upstreams.map((u) => ({
+      DestinationName: u.service,
+      LocalBindPort: u.localPort,
+    }));
+    return {
+      Name: this.name,
+      ...(this.port !== undefined ? { PortLabel: this.port } : {}),
+      Tags: [...this.tags],
+      Provider: 'consul',
+      Connect: { SidecarService: { Proxy: { Upstreams: upstreams } } },
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import type { Nanoseconds } from './api';
+
+const UNIT_NS = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 } as const;
+type Unit = keyof typeof UNIT_NS;
+
+/**
+ * A length of time. Nomad's JSON wants nanoseconds; people write "30s".
+ * `Duration.parse("30s").toNanoseconds() === 30_000_000_000`.
+ */
+export class Duration {
+  static millis(n: number): Duration {
+    return new Duration(n * UNIT_NS.ms);
+  }
+  static seconds(n: number): Duration {
+    return new Duration(n * UNIT_NS.s);
+  }
+  static minutes(n: number): Duration {
+    return new Duration(n * UNIT_NS.m);
+  }
+
+  /** Parses Nomad's own notation: "250ms", "30s", "5m", "1h", "1m30s". */
+  static parse(text: string): Duration {
+    const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
+      throw new Error(`'${text}' is not a duration: write it like "30s", "5m" or "1m30s"`);
+    }
+    return new Duration(parts.reduce((ns, [, n, unit]) => ns + Number(n) * UNIT_NS[unit as Unit], 0));
+  }
+
+  private constructor(private readonly ns: number) {
+    if (!Number.isSafeInteger(ns) || ns < 0) {
+      throw new Error(`a duration must be a whole, non-negative number of nanoseconds, got ${ns}`);
+    }
+  }
+
+  toNanoseconds(): Nanoseconds {
+    return this.ns;
+  }
+
+  /** "30s", "5m", "1m30s": the shortest of Nomad's notations that says it exactly. */
+  toString(): string {
+    let rest = this.ns;
+    let out = '';
+    for (const unit of ['h', 'm', 's', 'ms'] as const) {
+      const n = Math.floor(rest / UNIT_NS[unit]);
+      if (n > 0) out += `${n}${unit}`;
+      rest -= n * UNIT_NS[unit];
+    }
+    return out || '0s';
+  }
+}

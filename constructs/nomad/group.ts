@@ -1,0 +1,209 @@
+import { Construct } from 'constructs';
+import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
+import type { ConnectService } from './connect';
+import type { Constraint } from './constraint';
+import { Duration } from './duration';
+import { DockerTask } from './task';
+import type { Volume } from './volume';
+
+export interface GroupPort {
+  /** The label tasks and services use. */
+  readonly label: string;
+  /** @default - the same port number inside the network namespace as on the host */
+  readonly to?: number;
+  /** A fixed host port. @default - a dynamic host port */
+  readonly static?: number;
+}
+
+export interface RollingUpdate {
+  /** How many allocations are replaced at once. @default 1 */
+  readonly maxParallel?: number;
+  /** How long an allocation must be healthy before the next is replaced. @default - Nomad's 10s */
+  readonly minHealthyTime?: Duration;
+  /** @default - Nomad's 5m */
+  readonly healthyDeadline?: Duration;
+  /** @default - Nomad's 10m */
+  readonly progressDeadline?: Duration;
+  /** @default - Nomad's false */
+  readonly autoRevert?: boolean;
+}
+
+export interface TaskGroupProps {
+  /** The group name, unique in its job. Nomad tracks allocations by it: renaming it replaces them. */
+  readonly name: string;
+  /** @default 1 */
+  readonly count?: number;
+  /** @default 'bridge' - what Consul Connect needs */
+  readonly networkMode?: 'bridge' | 'host';
+  /** @default [] */
+  readonly ports?: readonly GroupPort[];
+  /** @default - Nomad's update strategy of the job */
+  readonly update?: RollingUpdate;
+  /** @default [] */
+  readonly constraints?: readonly Constraint[];
+  /** @default [] */
+  readonly services?: readonly ConnectService[];
+}
+
+const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
+
+/**
+ * A Nomad task group. Its tasks are the `DockerTask`s created inside it; the volumes it
+ * requests are the ones those tasks mount. Both are collected when the job renders.
+ */
+export class TaskGroup extends Construct {
+  readonly groupName: string;
+  private readonly constraints: Constraint[];
+  private readonly services: ConnectService[];
+
+  constructor(scope: Construct, id: string, private readonly props: TaskGroupProps) {
+    super(scope, id);
+    const where = `group '${props.name}'`;
+    if (!/^[^\s/]+$/.test(props.name)) {
+      throw new Error(`${where}: a group name must not be empty or hold '/' or spaces`);
+    }
+    const count = props.count ?? 1;
+    if (!Number.isInteger(count) || count < 0) {
+      throw new Error(`${where}: count must be a whole number of 0 or more, got ${count}`);
+    }
+    validateUpdate(where, props.update);
+    validatePorts(where, props.ports ?? []);
+    this.groupName = props.name;
+    this.constraints = [...(props.constraints ?? [])];
+    this.services = [...(props.services ?? [])];
+    this.node.addValidation({ validate: () => this.validateChildren() });
+  }
+
+  addConstraint(constraint: Constraint): void {
+    this.constraints.push(constraint);
+  }
+
+  addService(service: ConnectService): void {
+    this.services.push(service);
+  }
+
+  get tasks(): DockerTask[] {
+    return this.node.children.filter((c): c is DockerTask => c instanceof DockerTask);
+  }
+
+  get serviceNames(): string[] {
+    return this.services.map((s) => s.name);
+  }
+
+  /** The volumes the tasks mount, by name. Throws when two tasks mean different volumes by one name. */
+  get volumes(): Map<string, Volume> {
+    const byName = new Map<string, Volume>();
+    for (const task of this.tasks) {
+      for (const { volume } of task.mounts) {
+        const known = byName.get(volume.name);
+        if (known && !known.sameAs(volume)) {
+          throw new Error(
+            `group '${this.groupName}': two different volumes are named '${volume.name}' (${JSON.stringify(known.render())} and ${JSON.stringify(volume.render())})`,
+          );
+        }
+        byName.set(volume.name, volume);
+      }
+    }
+    return byName;
+  }
+
+  render(): TaskGroupJson {
+    const { networkMode = 'bridge', ports = [], update } = this.props;
+    const network: NetworkResource = { Mode: networkMode };
+    const dynamic: Port[] = ports.filter((p) => p.static === undefined).map((p) => ({ Label: p.label, ...(p.to ? { To: p.to } : {}) }));
+    const reserved: Port[] = ports.filter((p) => p.static !== undefined).map((p) => ({ Label: p.label, Value: p.static, ...(p.to ? { To: p.to } : {}) }));
+    if (dynamic.length > 0) network.DynamicPorts = dynamic;
+    if (reserved.length > 0) network.ReservedPorts = reserved;
+
+    const volumes: Record<string, VolumeRequest> = {};
+    for (const [name, volume] of [...this.volumes].sort(([a], [b]) => a.localeCompare(b))) volumes[name] = volume.render();
+
+    return {
+      Name: this.groupName,
+      Count: this.props.count ?? 1,
+      ...(this.constraints.length > 0 ? { Constraints: this.constraints.map((c) => c.render()) } : {}),
+      ...(update ? { Update: renderUpdate(update) } : {}),
+      Networks: [network],
+      ...(Object.keys(volumes).length > 0 ? { Volumes: volumes } : {}),
+      ...(this.services.length > 0 ? { Services: this.services.map((s) => s.render()) } : {}),
+      Tasks: this.tasks.map((t) => t.render()),
+    };
+  }
+
+  private validateChildren(): string[] {
+    const where = `group '${this.groupName}'`;
+    const errors: string[] = [];
+    const tasks = this.tasks;
+    if (tasks.length === 0) errors.push(`${where} has no task`);
+    for (const name of duplicates(tasks.map((t) => t.taskName))) errors.push(`${where}: task name '${name}' is used twice`);
+    for (const name of duplicates(this.services.map((s) => s.name))) errors.push(`${where}: service name '${name}' is used twice`);
+
+    const labels = new Set((this.props.ports ?? []).map((p) => p.label));
+    const known = labels.size > 0 ? [...labels].join(', ') : 'none';
+    for (const task of tasks) {
+      for (const label of task.ports) {
+        if (!labels.has(label)) {
+          errors.push(`${where}: task '${task.taskName}' publishes port label '${label}', which the group network does not define (defined: ${known})`);
+        }
+      }
+    }
+    for (const service of this.services) {
+      if (service.port !== undefined && !service.portIsNumber && !labels.has(service.port)) {
+        errors.push(`${where}: service '${service.name}' uses port label '${service.port}', which the group network does not define (defined: ${known})`);
+      }
+    }
+    if (this.services.length > 0 && (this.props.networkMode ?? 'bridge') !== 'bridge') {
+      errors.push(`${where}: Consul Connect services need network mode 'bridge', got '${this.props.networkMode}'`);
+    }
+    try {
+      void this.volumes;
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+    return errors;
+  }
+}
+
+export function duplicates(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const n of names) (seen.has(n) ? twice : seen).add(n);
+  return [...twice];
+}
+
+function validatePorts(where: string, ports: readonly GroupPort[]): void {
+  for (const name of duplicates(ports.map((p) => p.label))) throw new Error(`${where}: port label '${name}' is defined twice`);
+  for (const p of ports) {
+    for (const [key, value] of [['to', p.to], ['static', p.static]] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 65535)) {
+        throw new Error(`${where}: port '${p.label}' ${key} ${value} is not between 1 and 65535`);
+      }
+    }
+  }
+}
+
+function validateUpdate(where: string, update: RollingUpdate | undefined): void {
+  if (!update) return;
+  const maxParallel = update.maxParallel ?? 1;
+  if (!Number.isInteger(maxParallel) || maxParallel < 1) {
+    throw new Error(`${where}: update max_parallel must be a whole number of at least 1, got ${maxParallel}`);
+  }
+  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
+  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+  if (update.minHealthyTime && update.minHealthyTime.toNanoseconds() >= healthy.toNanoseconds()) {
+    throw new Error(`${where}: update min_healthy_time ${update.minHealthyTime} must be shorter than healthy_deadline ${healthy}`);
+  }
+  if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
+    throw new Error(`${where}: update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`);
+  }
+}
+
+function renderUpdate(update: RollingUpdate): UpdateStrategy {
+  return {
+    MaxParallel: update.maxParallel ?? 1,
+    ...(update.minHealthyTime ? { MinHealthyTime: update.minHealthyTime.toNanoseconds() } : {}),
+    ...(update.healthyDeadline ? { HealthyDeadline: update.healthyDeadline.toNanoseconds() } : {}),
+    ...(update.progressDeadline ? { ProgressDeadline: update.progressDeadline.toNanoseconds() } : {}),
+    ...(update.autoRevert !== undefined ? { AutoRevert: update.autoRevert } : {}),
+  };
+}

@@ -1,0 +1,85 @@
+import { Construct } from 'constructs';
+import { Lazy } from 'cdktf';
+import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
+import type { Job, JobDocument } from './api';
+import { duplicates, TaskGroup } from './group';
+import { escapeTerraformTemplates } from './terraform-escape';
+
+export interface NomadJobProps {
+  /** The job ID. Changing it registers a second job beside the first. */
+  readonly jobId: string;
+  readonly datacenters: readonly string[];
+  /** @default - the agent's region */
+  readonly region?: string;
+  /** @default - the `default` namespace */
+  readonly namespace?: string;
+  /** @default 'service' */
+  readonly type?: 'service' | 'batch';
+  /**
+   * Refuse `terraform destroy` (and any plan that would replace the job).
+   * @default false
+   */
+  readonly preventDestroy?: boolean;
+}
+
+/**
+ * A Nomad job registered through the Terraform provider as API JSON (`json = true`).
+ * Its groups are the `TaskGroup`s created inside it; the jobspec is rendered at synth,
+ * so groups added after construction are part of it.
+ */
+export class NomadJob extends Construct {
+  readonly jobId: string;
+  readonly resource: NomadJobResource;
+
+  constructor(scope: Construct, id: string, private readonly props: NomadJobProps) {
+    super(scope, id);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(props.jobId)) {
+      throw new Error(`job ID '${props.jobId}' must start with a letter or digit and hold only letters, digits, '_', '.' and '-'`);
+    }
+    if (props.datacenters.length === 0) throw new Error(`job '${props.jobId}': datacenters must name at least one datacenter`);
+    this.jobId = props.jobId;
+    this.resource = new NomadJobResource(this, 'job', {
+      jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),
+      json: true,
+      ...(props.preventDestroy ? { lifecycle: { preventDestroy: true } } : {}),
+    });
+    // The Terraform address is `nomad_job.<job ID>`, whatever the construct tree looks like.
+    this.resource.overrideLogicalId(props.jobId.replace(/[^A-Za-z0-9_-]/g, '_'));
+    this.node.addValidation({ validate: () => this.validateGroups() });
+  }
+
+  get groups(): TaskGroup[] {
+    return this.node.children.filter((c): c is TaskGroup => c instanceof TaskGroup);
+  }
+
+  render(): Job {
+    const { jobId, datacenters, region, namespace, type = 'service' } = this.props;
+    return {
+      ID: jobId,
+      Name: jobId,
+      Type: type,
+      ...(region ? { Region: region } : {}),
+      ...(namespace ? { Namespace: namespace } : {}),
+      Datacenters: [...datacenters],
+      TaskGroups: this.groups.map((g) => g.render()),
+    };
+  }
+
+  /** The jobspec as the provider receives it: pretty JSON (so plans diff line by line), Nomad interpolations escaped. */
+  renderJobspec(): string {
+    const document: JobDocument = { Job: this.render() };
+    return escapeTerraformTemplates(JSON.stringify(document, null, 2));
+  }
+
+  private validateGroups(): string[] {
+    const where = `job '${this.jobId}'`;
+    const groups = this.groups;
+    const errors: string[] = [];
+    if (groups.length === 0) errors.push(`${where} has no task group`);
+    for (const name of duplicates(groups.map((g) => g.groupName))) errors.push(`${where}: group name '${name}' is used twice`);
+    for (const name of duplicates(groups.flatMap((g) => [...new Set(g.serviceNames)]))) {
+      errors.push(`${where}: service name '${name}' is registered by two groups (Consul would merge them)`);
+    }
+    return errors;
+  }
+}

@@ -1,0 +1,127 @@
+import { Construct } from 'constructs';
+import type { Task } from './api';
+import type { Duration } from './duration';
+import type { VolumeMountOptions } from './volume';
+import type { IContainerImage } from '../image/container-image';
+
+export interface TaskResources {
+  /** MHz of CPU the task is given. */
+  readonly cpu: number;
+  /** MB of memory the task is given. */
+  readonly memoryMB: number;
+  /**
+   * MB the task may use beyond `memoryMB` when the node has it (memory oversubscription).
+   * @default - no oversubscription
+   */
+  readonly memoryMaxMB?: number;
+}
+
+/** Credentials the docker driver uses to pull the image. Values may be Terraform references. */
+export interface RegistryPullAuth {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface DockerTaskProps {
+  /** The task name, unique in its group. */
+  readonly name: string;
+  readonly image: IContainerImage;
+  /** The command line, program first: `["sidekiq", "-q", "default"]`. The image's runtime decides how it starts. */
+  readonly command: readonly string[];
+  readonly resources: TaskResources;
+  /** @default {} */
+  readonly env?: Readonly<Record<string, string>>;
+  /** @default [] */
+  readonly mounts?: readonly VolumeMountOptions[];
+  /**
+   * Labels of group network ports the container publishes.
+   * @default [] - Connect services in bridge mode need none
+   */
+  readonly ports?: readonly string[];
+  /** @default - the pull is anonymous, or uses the Nomad client's own docker auth */
+  readonly pullAuth?: RegistryPullAuth;
+  /**
+   * How long Nomad waits after the kill signal before it kills the task.
+   * @default - Nomad's default, 5s
+   */
+  readonly killTimeout?: Duration;
+  /** @default - Nomad's default for docker tasks, SIGTERM */
+  readonly killSignal?: string;
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A task run by Nomad's docker driver. Add it to a `TaskGroup`, which collects it at synth. */
+export class DockerTask extends Construct {
+  readonly taskName: string;
+  readonly mounts: readonly VolumeMountOptions[];
+  readonly ports: readonly string[];
+
+  constructor(scope: Construct, id: string, private readonly props: DockerTaskProps) {
+    super(scope, id);
+    const where = `task '${props.name}'`;
+    if (!/^[^/\s]+$/.test(props.name)) {
+      throw new Error(`${where}: a task name must not be empty or hold '/' or spaces`);
+    }
+    const { cpu, memoryMB, memoryMaxMB } = props.resources;
+    if (!Number.isInteger(cpu) || cpu < 1) {
+      throw new Error(`${where}: cpu must be a whole number of MHz of at least 1, got ${cpu}`);
+    }
+    if (!Number.isInteger(memoryMB) || memoryMB < 10) {
+      throw new Error(`${where}: memoryMB must be a whole number of at least 10 (Nomad's minimum), got ${memoryMB}`);
+    }
+    if (memoryMaxMB !== undefined && (!Number.isInteger(memoryMaxMB) || memoryMaxMB < memoryMB)) {
+      throw new Error(`${where}: memoryMaxMB ${memoryMaxMB} must be a whole number no smaller than memoryMB ${memoryMB}`);
+    }
+    for (const key of Object.keys(props.env ?? {})) {
+      if (!ENV_KEY.test(key)) {
+        throw new Error(`${where}: env key '${key}' must be letters, digits and '_', not starting with a digit`);
+      }
+    }
+    for (const mount of props.mounts ?? []) {
+      if (!mount.path.startsWith('/')) {
+        throw new Error(`${where}: volume '${mount.volume.name}' must be mounted at an absolute path, got '${mount.path}'`);
+      }
+      if (mount.readOnly === false && mount.volume.readOnly) {
+        throw new Error(`${where}: volume '${mount.volume.name}' is read-only and cannot be mounted read-write`);
+      }
+    }
+    // Fails now, naming the task, if the command line is empty.
+    props.image.runtime.commandConfig(props.command);
+    this.taskName = props.name;
+    this.mounts = [...(props.mounts ?? [])];
+    this.ports = [...(props.ports ?? [])];
+  }
+
+  render(): Task {
+    const { image, command, resources, env, pullAuth, killTimeout, killSignal } = this.props;
+    const config: Record<string, unknown> = {
+      image: image.reference,
+      ...image.runtime.commandConfig(command),
+      ...(this.ports.length > 0 ? { ports: [...this.ports] } : {}),
+      ...(pullAuth ? { auth: { username: pullAuth.username, password: pullAuth.password } } : {}),
+    };
+    return {
+      Name: this.taskName,
+      Driver: 'docker',
+      Config: config,
+      Env: { ...(env ?? {}) },
+      Resources: {
+        CPU: resources.cpu,
+        MemoryMB: resources.memoryMB,
+        ...(resources.memoryMaxMB !== undefined ? { MemoryMaxMB: resources.memoryMaxMB } : {}),
+      },
+      ...(this.mounts.length > 0
+        ? {
+            VolumeMounts: this.mounts.map((m) => ({
+              Volume: m.volume.name,
+              Destination: m.path,
+              ReadOnly: m.readOnly ?? m.volume.readOnly,
+            })),
+          }
+        : {}),
+      ...(killTimeout ? { KillTimeout: killTimeout.toNanoseconds() } : {}),
+      ...(killSignal ? { KillSignal: killSignal } : {}),
+    };
+  }
+}

@@ -1,0 +1,60 @@
+import type { VolumeRequest } from './api';
+
+export interface HostVolumeOptions {
+  /**
+   * The name of the host volume in the Nomad client's configuration.
+   * @default - the volume's own name
+   */
+  readonly source?: string;
+  /** @default false */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * A volume a task group requests. Tasks mount it; the group collects the volumes its
+ * tasks mount, so a mount can never name a volume the group lacks.
+ */
+export class Volume {
+  /** A host volume, declared in the `client { host_volume "<source>" {...} }` block of the nodes. */
+  static host(name: string, options: HostVolumeOptions = {}): Volume {
+    return new Volume({
+      Name: name,
+      Type: 'host',
+      Source: options.source ?? name,
+      ReadOnly: options.readOnly ?? false,
+    });
+  }
+
+  private constructor(private readonly request: VolumeRequest) {
+    if (!/^[A-Za-z0-9_-]+$/.test(request.Name)) {
+      throw new Error(`volume name '${request.Name}' may hold only letters, digits, '_' and '-'`);
+    }
+  }
+
+  get name(): string {
+    return this.request.Name;
+  }
+
+  get readOnly(): boolean {
+    return this.request.ReadOnly;
+  }
+
+  render(): VolumeRequest {
+    return { ...this.request };
+  }
+
+  /** Two volumes are the same request when every field is equal. */
+  sameAs(other: Volume): boolean {
+    return JSON.stringify(this.request) === JSON.stringify(other.request);
+  }
+}
+
+export interface VolumeMountOptions {
+  readonly volume: Volume;
+  /** Path inside the task. */
+  readonly path: string;
+  /**
+   * @default - the volume's own read-only setting
+   */
+  readonly readOnly?: boolean;
+}
