@@ -57,14 +57,14 @@ export class BuiltImage extends Construct implements IContainerImage {
       triggers,
       keepLocally: true,
     });
+    // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
+    this.image.overrideLogicalId(id);
     this.registryImage = new RegistryImage(this, 'push', {
       name: this.image.name,
       triggers,
       // Earlier digests stay pullable: they are what a rollback deploys.
       keepRemotely: true,
     });
-    // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
-    this.image.overrideLogicalId(id);
     this.registryImage.overrideLogicalId(id);
     this.reference = `${props.repository}@${this.registryImage.sha256Digest}`;
   }

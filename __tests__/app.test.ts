@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { filesBelow, runApp } from './support/run-app';
+import { REPO_ROOT } from './support/synth';
+
+const SECRETS = {
+  NOMAD_TOKEN: 'nomad-token-5f0c1c8e-secret',
+  DOCKER_REGISTRY_USER: 'deployer-user-secret',
+  DOCKER_REGISTRY_PASS: 'registry-pass-9b2e-secret',
+  TF_VAR_registry_pull_username: 'puller-user-secret',
+  TF_VAR_registry_pull_password: 'pull-pass-77aa-secret',
+  NOMAD_HTTP_AUTH: 'ops:http-auth-secret',
+  VAULT_TOKEN: 'vault-token-secret',
+};
+
+describe('the app, run as cdktf synth runs it', () => {
+  const run = runApp({ ...SECRETS, NOMAD_ADDR: 'https://nomad.example.org:4646' });
+
+  it('writes production and staging Terraform JSON', () => {
+    expect(run.stderr).not.toMatch(/synth failed|invalid configuration/);
+    expect(run.status).toBe(0);
+    for (const stack of ['production', 'staging']) {
+      const json = JSON.parse(readFileSync(join(run.outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
+      expect(Object.keys(json.resource.nomad_job)).toEqual([stack === 'production' ? 'rails' : 'rails-staging']);
+    }
+  });
+
+  it('no secret set in the environment appears in synth output or logs', () => {
+    const files = filesBelow(run.outdir);
+    expect(files.size).toBeGreaterThan(2);
+    const texts = [...files.values(), run.stdout, run.stderr];
+    for (const [name, value] of Object.entries(SECRETS)) {
+      for (const text of texts) expect(text.includes(value), `${name} leaked`).toBe(false);
+    }
+  });
+
+  it('the production jobspec reaches Terraform with Nomad\'s interpolation escaped', () => {
+    const json = readFileSync(join(run.outdir, 'stacks/production/cdk.tf.json'), 'utf8');
+    const jobspec: string = JSON.parse(json).resource.nomad_job.rails.jobspec;
+    expect(jobspec).toContain('"LTarget": "$${node.unique.name}"');
+  });
+});
+
+describe('an invalid configuration', () => {
+  const run = runApp({ DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest' });
+
+  it('fails synth with the environment, the path and the rule, and no stack trace', () => {
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("invalid configuration for environment 'production'");
+    expect(run.stderr).toContain('image.reference: must be pinned by digest');
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(existsSync(join(run.outdir, 'stacks/production/cdk.tf.json'))).toBe(false);
+  });
+});
+
+describe('the committed tree', () => {
+  it('holds no state, synth output or .env file', () => {
+    const ignore = readFileSync(join(REPO_ROOT, '.gitignore'), 'utf8');
+    for (const entry of ['cdktf.out/', '*.tfstate', '.terraform/', '.env']) expect(ignore).toContain(entry);
+  });
+});

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectService } from '../../constructs/nomad/connect';
+import { Constraint } from '../../constructs/nomad/constraint';
+import { Duration } from '../../constructs/nomad/duration';
+import { escapeTerraformTemplates } from '../../constructs/nomad/terraform-escape';
+import { Volume } from '../../constructs/nomad/volume';
+
+describe('Duration', () => {
+  it.each([
+    ['250ms', 250_000_000],
+    ['30s', 30_000_000_000],
+    ['5m', 300_000_000_000],
+    ['1m30s', 90_000_000_000],
+    ['1h', 3_600_000_000_000],
+  ])('parses %s as %d nanoseconds', (text, ns) => {
+    expect(Duration.parse(text).toNanoseconds()).toBe(ns);
+  });
+
+  it('prints the shortest exact notation', () => {
+    expect(Duration.seconds(90).toString()).toBe('1m30s');
+    expect(Duration.millis(1500).toString()).toBe('1s500ms');
+  });
+
+  it.each(['30', '30sec', '', '1.5s', 's30'])('rejects %j, saying how to write one', (text) => {
+    expect(() => Duration.parse(text)).toThrow(/is not a duration: write it like "30s"/);
+  });
+});
+
+describe('Constraint', () => {
+  it('notOnNode compares Nomad\'s ${node.unique.name} with the node', () => {
+    expect(Constraint.notOnNode('node-railsweb').render()).toEqual({ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' });
+  });
+
+  it('rejects an attribute that is not a Nomad interpolation', () => {
+    expect(() => Constraint.attribute('node.unique.name', '=', 'x')).toThrow(/must be a Nomad interpolation/);
+  });
+
+  it('rejects an operand Nomad does not know', () => {
+    expect(() => Constraint.attribute('${attr.kernel.name}', '==' as never, 'linux')).toThrow(/operand '==' is not one of Nomad's/);
+  });
+});
+
+describe('Volume', () => {
+  it('a host volume defaults its source to its name and is read-write', () => {
+    expect(Volume.host('rails').render()).toEqual({ Name: 'rails', Type: 'host', Source: 'rails', ReadOnly: false });
+  });
+
+  it('two volumes are the same only when every field is', () => {
+    expect(Volume.host('rails').sameAs(Volume.host('rails', { source: 'rails' }))).toBe(true);
+    expect(Volume.host('rails').sameAs(Volume.host('rails', { readOnly: true }))).toBe(false);
+  });
+
+  it('rejects a name Nomad cannot use', () => {
+    expect(() => Volume.host('rails system')).toThrow(/volume name 'rails system'/);
+  });
+});
+
+describe('ConnectService', () => {
+  const upstreams = [
+    { service: 'redis-sidekiq', localPort: 6379 },
+    { service: 'mariadb', localPort: 3306 },
+  ];
+
+  it('renders a Consul service with a sidecar proxy and its upstreams in order', () => {
+    expect(new ConnectService({ name: 'puma', port: 5000, tags: ['app'], upstreams }).render()).toEqual({
+      Name: 'puma',
+      PortLabel: '5000',
+      Tags: ['app'],
+      Provider: 'consul',
+      Connect: {
+        SidecarService: {
+          Proxy: {
+            Upstreams: [
+              { DestinationName: 'redis-sidekiq', LocalBindPort: 6379 },
+              { DestinationName: 'mariadb', LocalBindPort: 3306 },
+            ],
+          },
+        },
+      },
+    });
+  });
+
+  it('without a port renders no PortLabel', () => {
+    expect(new ConnectService({ name: 'sidekiq-default' }).render().PortLabel).toBeUndefined();
+  });
+
+  it('rejects two upstreams on one local port, naming both', () => {
+    expect(
+      () => new ConnectService({ name: 'puma', upstreams: [...upstreams, { service: 'memcache', localPort: 6379 }] }),
+    ).toThrow("service 'puma': upstreams 'redis-sidekiq' and 'memcache' both bind local port 6379");
+  });
+
+  it.each([0, 70000, 1.5])('rejects local port %d', (port) => {
+    expect(() => new ConnectService({ name: 'puma', upstreams: [{ service: 'mariadb', localPort: port }] })).toThrow(/not between 1 and 65535/);
+  });
+
+  it.each(['Puma', 'sidekiq_default', '-puma', 'a'.repeat(64)])('rejects service name %j, which Consul would refuse', (name) => {
+    expect(() => new ConnectService({ name })).toThrow(/must be a DNS label/);
+  });
+});
+
+describe('escapeTerraformTemplates', () => {
+  it('escapes Nomad interpolations and template directives for Terraform', () => {
+    expect(escapeTerraformTemplates('${node.unique.name} %{ if x }')).toBe('$${node.unique.name} %%{ if x }');
+  });
+
+  it('leaves cdktf token markers, which become Terraform references', () => {
+    expect(escapeTerraformTemplates('a@${TfToken[TOKEN.12]}')).toBe('a@${TfToken[TOKEN.12]}');
+  });
+});

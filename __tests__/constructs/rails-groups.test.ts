@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ImageRuntime } from '../../constructs/image/runtime';
+import { ContainerImage } from '../../constructs/image/container-image';
+import { Duration } from '../../constructs/nomad/duration';
+import { PumaGroup } from '../../constructs/rails/puma';
+import { SidekiqGroup } from '../../constructs/rails/sidekiq';
+import { IMAGE, newJob } from '../support/tree';
+
+const base = { image: IMAGE, resources: { cpu: 500, memoryMB: 512 } };
+const argv = (config: Record<string, unknown>) => [config.command, ...(config.args as string[])].join(' ');
+
+describe('PumaGroup', () => {
+  it('defaults: group web, task rails_server, service puma on 5000, rolled one at a time with 30s healthy', () => {
+    const { job } = newJob();
+    const g = new PumaGroup(job, 'web', base).render();
+    expect(g).toMatchObject({ Name: 'web', Count: 1, Update: { MaxParallel: 1, MinHealthyTime: 30_000_000_000 } });
+    expect(g.Services![0]).toMatchObject({ Name: 'puma', PortLabel: '5000', Tags: ['app'] });
+    expect(g.Tasks[0]!.Name).toBe('rails_server');
+    expect(argv(g.Tasks[0]!.Config)).toBe('puma -b tcp://0.0.0.0 -p 5000 --preload -w 2 -t 1:1');
+  });
+
+  it('builds the puma command line from port, workers, threads and preload', () => {
+    const { job } = newJob();
+    const g = new PumaGroup(job, 'web', { ...base, port: 3000, workers: 4, threads: { min: 2, max: 5 }, preload: false }).render();
+    expect(argv(g.Tasks[0]!.Config)).toBe('puma -b tcp://0.0.0.0 -p 3000 -w 4 -t 2:5');
+    expect(g.Services![0]!.PortLabel).toBe('3000');
+  });
+
+  it('a buildpacks image runs puma through the launcher', () => {
+    const { job } = newJob();
+    const image = ContainerImage.fromDigest(IMAGE.reference, ImageRuntime.buildpacks());
+    expect(new PumaGroup(job, 'web', { ...base, image }).render().Tasks[0]!.Config.entrypoint).toEqual(['launcher']);
+  });
+
+  it.each([
+    [{ threads: { min: 3, max: 2 } }, "group 'web': puma threads.min 3 must not exceed threads.max 2"],
+    [{ port: 0 }, "group 'web': puma port must be a whole number of at least 1 and at most 65535, got 0"],
+    [{ workers: -1 }, "group 'web': puma workers must be a whole number of at least 0, got -1"],
+  ])('refuses %j', (props, message) => {
+    const { job } = newJob();
+    expect(() => new PumaGroup(job, 'web', { ...base, ...props })).toThrow(message);
+  });
+});
+
+describe('SidekiqGroup', () => {
+  it('works its queues in order, names its service after the group, and stops gracefully', () => {
+    const { job } = newJob();
+    const g = new SidekiqGroup(job, 'w', { ...base, groupName: 'sidekiq-long', queues: ['long_update', 'medium_update'] }).render();
+    expect(argv(g.Tasks[0]!.Config)).toBe('sidekiq -q long_update -q medium_update -c 1');
+    expect(g.Services![0]).toMatchObject({ Name: 'sidekiq-long', Tags: ['app', 'sidekiq'] });
+    expect(g.Services![0]!.PortLabel).toBeUndefined();
+    expect(g.Tasks[0]!.KillTimeout).toBe(30_000_000_000);
+  });
+
+  it('a longer shutdown timeout gives Nomad\'s kill timeout 5s more', () => {
+    const { job } = newJob();
+    const g = new SidekiqGroup(job, 'w', { ...base, groupName: 'w', queues: ['q'], shutdownTimeout: Duration.seconds(60), concurrency: 5 }).render();
+    expect(g.Tasks[0]!.KillTimeout).toBe(65_000_000_000);
+    expect(argv(g.Tasks[0]!.Config)).toBe('sidekiq -q q -c 5');
+  });
+
+  it.each([
+    [{ queues: [] }, "group 'w': sidekiq needs at least one queue, got an empty list"],
+    [{ queues: ['a', 'a'] }, "group 'w': queue 'a' is listed twice"],
+    [{ queues: ['bad queue'] }, "group 'w': queue name 'bad queue' may hold only"],
+    [{ queues: ['a'], concurrency: 0 }, "group 'w': sidekiq concurrency must be a whole number of at least 1, got 0"],
+  ])('refuses %j', (props, message) => {
+    const { job } = newJob();
+    expect(() => new SidekiqGroup(job, 'w', { ...base, groupName: 'w', ...props })).toThrow(message);
+  });
+});

@@ -1,0 +1,193 @@
+import { Testing } from 'cdktf';
+import { describe, expect, it } from 'vitest';
+import { ConnectService } from '../../constructs/nomad/connect';
+import { Constraint } from '../../constructs/nomad/constraint';
+import { Duration } from '../../constructs/nomad/duration';
+import { TaskGroup } from '../../constructs/nomad/group';
+import { DockerTask, type DockerTaskProps } from '../../constructs/nomad/task';
+import { Volume } from '../../constructs/nomad/volume';
+import { IMAGE, newJob, validationErrors } from '../support/tree';
+
+const task = (props: Partial<DockerTaskProps> = {}): DockerTaskProps => ({
+  name: 'app',
+  image: IMAGE,
+  command: ['bin/app', '--serve'],
+  resources: { cpu: 100, memoryMB: 128 },
+  ...props,
+});
+
+describe('DockerTask', () => {
+  it('renders the docker driver config from the image, command line and resources', () => {
+    const { job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g' });
+    const t = new DockerTask(group, 't', task({ env: { A: '1' }, killTimeout: Duration.seconds(30) }));
+    expect(t.render()).toEqual({
+      Name: 'app',
+      Driver: 'docker',
+      Config: { image: IMAGE.reference, command: 'bin/app', args: ['--serve'] },
+      Env: { A: '1' },
+      Resources: { CPU: 100, MemoryMB: 128 },
+      KillTimeout: 30_000_000_000,
+    });
+  });
+
+  it.each([
+    [{ resources: { cpu: 0, memoryMB: 128 } }, "task 'app': cpu must be a whole number of MHz of at least 1, got 0"],
+    [{ resources: { cpu: -5, memoryMB: 128 } }, "task 'app': cpu must be a whole number of MHz of at least 1, got -5"],
+    [{ resources: { cpu: 100, memoryMB: 0 } }, "task 'app': memoryMB must be a whole number of at least 10 (Nomad's minimum), got 0"],
+    [{ resources: { cpu: 100, memoryMB: 128, memoryMaxMB: 64 } }, "task 'app': memoryMaxMB 64 must be a whole number no smaller than memoryMB 128"],
+    [{ env: { 'BAD-KEY': 'x' } }, "task 'app': env key 'BAD-KEY' must be letters, digits and '_'"],
+    [{ name: 'a/b' }, "task 'a/b': a task name must not be empty or hold '/' or spaces"],
+    [{ command: [] }, 'a task command line needs at least the program to run'],
+    [{ mounts: [{ volume: Volume.host('data'), path: 'data' }] }, "task 'app': volume 'data' must be mounted at an absolute path, got 'data'"],
+    [{ mounts: [{ volume: Volume.host('data', { readOnly: true }), path: '/data', readOnly: false }] }, "task 'app': volume 'data' is read-only and cannot be mounted read-write"],
+  ])('refuses %j: %s', (props, message) => {
+    const { job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g' });
+    expect(() => new DockerTask(group, 't', task(props as Partial<DockerTaskProps>))).toThrow(message);
+  });
+});
+
+describe('TaskGroup', () => {
+  it('collects the volumes its tasks mount, once each', () => {
+    const { job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g' });
+    const data = Volume.host('data', { source: 'shared-data' });
+    new DockerTask(group, 'a', task({ name: 'a', mounts: [{ volume: data, path: '/data' }] }));
+    new DockerTask(group, 'b', task({ name: 'b', mounts: [{ volume: Volume.host('data', { source: 'shared-data' }), path: '/srv/data', readOnly: true }] }));
+    const rendered = group.render();
+    expect(rendered.Volumes).toEqual({ data: { Name: 'data', Type: 'host', Source: 'shared-data', ReadOnly: false } });
+    expect(rendered.Tasks.map((t) => t.VolumeMounts)).toEqual([
+      [{ Volume: 'data', Destination: '/data', ReadOnly: false }],
+      [{ Volume: 'data', Destination: '/srv/data', ReadOnly: true }],
+    ]);
+  });
+
+  it('a task added after the group was built is still rendered', () => {
+    const { job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g' });
+    new DockerTask(group, 'late', task({ name: 'late' }));
+    expect(group.render().Tasks.map((t) => t.Name)).toEqual(['late']);
+  });
+
+  it('renders group ports, constraints and the update strategy in nanoseconds', () => {
+    const { job } = newJob();
+    const group = new TaskGroup(job, 'g', {
+      name: 'g',
+      count: 3,
+      ports: [{ label: 'http', to: 8080 }, { label: 'metrics', static: 9100 }],
+      update: { maxParallel: 1, minHealthyTime: Duration.seconds(30), autoRevert: true },
+      constraints: [Constraint.notOnNode('n1')],
+    });
+    new DockerTask(group, 't', task({ ports: ['http'] }));
+    expect(group.render()).toMatchObject({
+      Count: 3,
+      Networks: [{ Mode: 'bridge', DynamicPorts: [{ Label: 'http', To: 8080 }], ReservedPorts: [{ Label: 'metrics', Value: 9100 }] }],
+      Update: { MaxParallel: 1, MinHealthyTime: 30_000_000_000, AutoRevert: true },
+      Constraints: [{ LTarget: '${node.unique.name}', RTarget: 'n1', Operand: '!=' }],
+    });
+  });
+
+  it('reports a docker port label the group network does not define (the old web task\'s "http")', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'web', { name: 'web' });
+    new DockerTask(group, 't', task({ name: 'rails_server', ports: ['http'] }));
+    expect(validationErrors(stack)).toContain(
+      "group 'web': task 'rails_server' publishes port label 'http', which the group network does not define (defined: none)",
+    );
+  });
+
+  it('reports a service on an undefined port label, but accepts a Connect port number', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'web', {
+      name: 'web',
+      services: [new ConnectService({ name: 'web', port: 'http' }), new ConnectService({ name: 'web-direct', port: 5000 })],
+    });
+    new DockerTask(group, 't', task());
+    expect(validationErrors(stack)).toEqual([
+      "group 'web': service 'web' uses port label 'http', which the group network does not define (defined: none)",
+    ]);
+  });
+
+  it('reports Connect services outside bridge networking', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g', networkMode: 'host', services: [new ConnectService({ name: 'g' })] });
+    new DockerTask(group, 't', task());
+    expect(validationErrors(stack)).toContain("group 'g': Consul Connect services need network mode 'bridge', got 'host'");
+  });
+
+  it('reports a group with no task, and duplicate task names', () => {
+    const { stack, job } = newJob();
+    new TaskGroup(job, 'empty', { name: 'empty' });
+    const twice = new TaskGroup(job, 'twice', { name: 'twice' });
+    new DockerTask(twice, 'a', task({ name: 'same' }));
+    new DockerTask(twice, 'b', task({ name: 'same' }));
+    expect(validationErrors(stack)).toEqual(["group 'empty' has no task", "group 'twice': task name 'same' is used twice"]);
+  });
+
+  it('reports two different volumes under one name', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g' });
+    new DockerTask(group, 'a', task({ name: 'a', mounts: [{ volume: Volume.host('data'), path: '/a' }] }));
+    new DockerTask(group, 'b', task({ name: 'b', mounts: [{ volume: Volume.host('data', { source: 'other' }), path: '/b' }] }));
+    expect(validationErrors(stack).join('\n')).toMatch(/group 'g': two different volumes are named 'data'/);
+  });
+
+  it.each([
+    [{ count: -1 }, "group 'g': count must be a whole number of 0 or more, got -1"],
+    [{ update: { maxParallel: 0 } }, "group 'g': update max_parallel must be a whole number of at least 1, got 0"],
+    [{ update: { minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.seconds(20) } }, "group 'g': update min_healthy_time 30s must be shorter than healthy_deadline 20s"],
+    [{ update: { healthyDeadline: Duration.minutes(15) } }, "group 'g': update progress_deadline 10m must be longer than healthy_deadline 15m"],
+    [{ ports: [{ label: 'http' }, { label: 'http' }] }, "group 'g': port label 'http' is defined twice"],
+    [{ ports: [{ label: 'http', static: 70000 }] }, "group 'g': port 'http' static 70000 is not between 1 and 65535"],
+  ])('refuses %j: %s', (props, message) => {
+    const { job } = newJob();
+    expect(() => new TaskGroup(job, 'g', { name: 'g', ...props })).toThrow(message);
+  });
+});
+
+describe('NomadJob', () => {
+  it('registers as JSON through nomad_job.<job ID>, with Nomad interpolations escaped for Terraform', () => {
+    const { stack, job } = newJob({ jobId: 'rails' });
+    const group = new TaskGroup(job, 'g', { name: 'g', constraints: [Constraint.notOnNode('n1')] });
+    new DockerTask(group, 't', task());
+    const resource = JSON.parse(Testing.synth(stack, true)).resource.nomad_job.rails;
+    expect(resource.json).toBe(true);
+    expect(resource.jobspec).toContain('"LTarget": "$${node.unique.name}"');
+    expect(resource.jobspec).not.toMatch(/[^$]\$\{node/);
+  });
+
+  it('preventDestroy sets the Terraform lifecycle guard', () => {
+    const { stack, job } = newJob({ preventDestroy: true });
+    new DockerTask(new TaskGroup(job, 'g', { name: 'g' }), 't', task());
+    expect(JSON.parse(Testing.synth(stack)).resource.nomad_job.app.lifecycle).toEqual({ prevent_destroy: true });
+  });
+
+  it('reports a job with no group, duplicate group names and a service registered twice', () => {
+    const empty = newJob();
+    expect(validationErrors(empty.stack)).toEqual(["job 'app' has no task group"]);
+
+    const { stack, job } = newJob();
+    for (const id of ['a', 'b']) {
+      const g = new TaskGroup(job, id, { name: 'workers', services: [new ConnectService({ name: 'svc' })] });
+      new DockerTask(g, 't', task());
+    }
+    expect(validationErrors(stack)).toEqual([
+      "job 'app': group name 'workers' is used twice",
+      "job 'app': service name 'svc' is registered by two groups (Consul would merge them)",
+    ]);
+  });
+
+  it('fails synth, naming the construct path and the rule', () => {
+    const { stack, job } = newJob();
+    new DockerTask(new TaskGroup(job, 'web', { name: 'web' }), 't', task({ ports: ['http'] }));
+    expect(() => Testing.synth(stack, true)).toThrow(/\[test\/job\/web\] group 'web': task 'app' publishes port label 'http'/);
+  });
+
+  it.each([
+    [{ jobId: 'my job' }, "job ID 'my job' must start with a letter or digit"],
+    [{ datacenters: [] }, "job 'app': datacenters must name at least one datacenter"],
+  ])('refuses %j', (props, message) => {
+    expect(() => newJob(props)).toThrow(message);
+  });
+});
