@@ -1,0 +1,80 @@
+/**
+ * `npm run bench`: how long synth takes, and what of it is cdktf's own load time.
+ *  1. the app's synth of all stacks (main.ts in a child process, as `cdktf synth` runs it);
+ *  2. a script that only imports cdktf and the provider modules the app uses;
+ *  3. their ratio;
+ *  4. the synth of one stack with 7 and with 100 sidekiq groups (in process, after warm-up).
+ * Figures are medians; they go in the README, not in timed tests.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'cdktf';
+import { loadEnvironment, parseEnvironment } from '../../config/load';
+import { production } from '../../config/production';
+import { DashboardStack } from '../../stacks/dashboard-stack';
+import { FIXTURE_APP, REPO_ROOT, fixtureEdge } from '../support/synth';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const TSX = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timeProcess(script: string): number {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const outdir = mkdtempSync(join(tmpdir(), 'bench-out-'));
+    const started = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [TSX, script], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, CDKTF_OUTDIR: outdir, DASHBOARD_SOURCE: FIXTURE_APP },
+      encoding: 'utf8',
+    });
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    rmSync(outdir, { recursive: true, force: true });
+    if (r.status !== 0) throw new Error(`${script} failed:\n${r.stderr}`);
+  }
+  return median(times);
+}
+
+function timeSynthWithWorkers(workers: number): number {
+  const base = loadEnvironment('production', fixtureEdge());
+  const input = production(fixtureEdge());
+  const environment = parseEnvironment({
+    ...input,
+    workers: Array.from({ length: workers }, (_, i) => ({
+      name: `sidekiq-${i}`,
+      queues: [`queue_${i}`, 'default'],
+      resources: { cpu: 500, memoryMB: 512 },
+      placement: { notOnNodes: ['node-railsweb'] },
+    })),
+  });
+  const env = { ...environment, image: base.image };
+  const times: number[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const outdir = mkdtempSync(join(tmpdir(), 'bench-out-'));
+    const started = process.hrtime.bigint();
+    const app = new App({ outdir });
+    new DashboardStack(app, 'bench', { environment: env });
+    app.synth();
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (i > 0) times.push(ms); // the first run warms the JIT
+    rmSync(outdir, { recursive: true, force: true });
+  }
+  return median(times);
+}
+
+const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
+process.stdout.write(`synth benchmarks (median of ${RUNS} runs; node ${process.version})\n`);
+const app = timeProcess('main.ts');
+process.stdout.write(`  app synth, all stacks (process):     ${fmt(app)}\n`);
+const imports = timeProcess(join('__tests__/bench/imports-only.ts'));
+process.stdout.write(`  imports of cdktf + providers only:   ${fmt(imports)}\n`);
+process.stdout.write(`  ratio app / imports:                 ${(app / imports).toFixed(2).padStart(9)}\n`);
+for (const n of [7, 100]) {
+  process.stdout.write(`  one stack, ${String(n).padStart(3)} sidekiq groups:       ${fmt(timeSynthWithWorkers(n))}\n`);
+}
