@@ -8,7 +8,9 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
   for (const name of Object.keys(ENVIRONMENTS)) {
     const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`) });
-    new DashboardStack(app, name, { environment });
+    // DASHBOARD_STATE_DIR keeps the local state files elsewhere (the end-to-end tests give each run its own).
+    const stateDir = edge.env.DASHBOARD_STATE_DIR;
+    new DashboardStack(app, name, { environment, ...(stateDir ? { statePath: `${stateDir}/terraform.${name}.tfstate` } : {}) });
   }
   return app;
 }

@@ -17,12 +17,12 @@ const SECRETS = {
 describe('the app, run as cdktf synth runs it', () => {
   const run = runApp({ ...SECRETS, NOMAD_ADDR: 'https://nomad.example.org:4646' });
 
-  it('writes production and staging Terraform JSON', () => {
+  it('writes production, staging and local Terraform JSON', () => {
     expect(run.stderr).not.toMatch(/synth failed|invalid configuration/);
     expect(run.status).toBe(0);
-    for (const stack of ['production', 'staging']) {
-      const json = JSON.parse(readFileSync(join(run.outdir, 'stacks', stack, 'cdk.tf.json'), 'utf8'));
-      expect(Object.keys(json.resource.nomad_job)).toEqual([stack === 'production' ? 'rails' : 'rails-staging']);
+    for (const [stack, job] of [['production', 'rails'], ['staging', 'rails-staging'], ['local', 'rails']]) {
+      const json = JSON.parse(readFileSync(join(run.outdir, 'stacks', stack!, 'cdk.tf.json'), 'utf8'));
+      expect(Object.keys(json.resource.nomad_job)).toEqual([job]);
     }
   });
 
@@ -33,6 +33,12 @@ describe('the app, run as cdktf synth runs it', () => {
     for (const [name, value] of Object.entries(SECRETS)) {
       for (const text of texts) expect(text.includes(value), `${name} leaked`).toBe(false);
     }
+  });
+
+  it('DASHBOARD_STATE_DIR moves every stack\'s local state file', () => {
+    const moved = runApp({ DASHBOARD_STATE_DIR: '/var/lib/dashboard-state' });
+    const json = JSON.parse(readFileSync(join(moved.outdir, 'stacks/staging/cdk.tf.json'), 'utf8'));
+    expect(json.terraform.backend.local.path).toBe('/var/lib/dashboard-state/terraform.staging.tfstate');
   });
 
   it('the production jobspec reaches Terraform with Nomad\'s interpolation escaped', () => {

@@ -6,9 +6,11 @@ import { fixtureEnvironment, jobOf, portable, synthEnvironment } from './support
  * and one of the rest of each stack (providers, image build and push, variables, backend).
  * Review a changed snapshot like code: it is what Nomad and Terraform will be sent.
  */
-describe.each(['production', 'staging'])('%s', (name) => {
+const JOB_IDS: Record<string, string> = { production: 'rails', staging: 'rails-staging', local: 'rails' };
+
+describe.each(Object.keys(JOB_IDS))('%s', (name) => {
   const stack = synthEnvironment(fixtureEnvironment(name));
-  const job = jobOf(stack, name === 'production' ? 'rails' : 'rails-staging');
+  const job = jobOf(stack, JOB_IDS[name]);
 
   it('job snapshot', async () => {
     await expect(`${JSON.stringify({ Job: job }, null, 2)}\n`).toMatchFileSnapshot(`__snapshots__/${name}.job.json`);
@@ -40,5 +42,15 @@ describe('staging', () => {
 
   it('pulls from its own registry', () => {
     expect(staging.TaskGroups[0]!.Tasks[0]!.Config.image).toMatch(/^registry\.staging\.wikiedu\.org\/wikiedu-web@/);
+  });
+});
+
+describe('local', () => {
+  it('targets the loopback agent and registry it is told, never NOMAD_ADDR', () => {
+    const stack = synthEnvironment(
+      fixtureEnvironment('local', { NOMAD_ADDR: 'https://nomad.wikiedu.org:4646', LOCAL_NOMAD_ADDR: 'http://127.0.0.1:14646', LOCAL_REGISTRY_ADDRESS: '127.0.0.1:15000' }),
+    );
+    expect(stack.provider.nomad[0].address).toBe('http://127.0.0.1:14646');
+    expect(jobOf(stack).TaskGroups[0]!.Tasks[0]!.Config.image).toMatch(/^127\.0\.0\.1:15000\/wikiedu-web@\$\{docker_registry_image/);
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { ZodError } from 'zod';
 import { hashBuildContext } from './build-context';
 import type { EdgeInputs } from './edge';
+import { local } from './local';
 import { production } from './production';
 import { environmentSchema, type Environment, type EnvironmentInput } from './schema';
 import { staging } from './staging';
@@ -10,6 +11,7 @@ import { staging } from './staging';
 export const ENVIRONMENTS: Readonly<Record<string, (edge: EdgeInputs) => EnvironmentInput>> = {
   production,
   staging,
+  local,
 };
 
 /** A configuration that breaks a rule: the message names the environment, the path and the rule. */

@@ -61,7 +61,7 @@ describe('environment schema', () => {
 
 describe('loadEnvironment', () => {
   it('names the known environments for an unknown one', () => {
-    expect(() => loadEnvironment('prod', fixtureEdge())).toThrow("no such environment; known: production, staging");
+    expect(() => loadEnvironment('prod', fixtureEdge())).toThrow("no such environment; known: production, staging, local");
   });
 
   it('hashes the build context into the environment', () => {
