@@ -109,6 +109,18 @@ describe('TaskGroup', () => {
     ]);
   });
 
+  it('reports an upstream bound to the port the service listens on', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'web', {
+      name: 'web',
+      services: [new ConnectService({ name: 'puma', port: 5000, upstreams: [{ service: 'metrics', localPort: 5000 }] })],
+    });
+    new DockerTask(group, 't', task());
+    expect(validationErrors(stack)).toEqual([
+      "group 'web': upstream 'metrics' of service 'puma' binds local port 5000, which service 'puma' listens on",
+    ]);
+  });
+
   it('reports Connect services outside bridge networking', () => {
     const { stack, job } = newJob();
     const group = new TaskGroup(job, 'g', { name: 'g', networkMode: 'host', services: [new ConnectService({ name: 'g' })] });

@@ -55,6 +55,11 @@ export class ConnectService {
     }
   }
 
+  /** The local ports the sidecar binds inside the group's network namespace, with the service each reaches. */
+  get boundPorts(): ReadonlyMap<number, string> {
+    return new Map(this.upstreams.map((u) => [u.localPort, u.service]));
+  }
+
   /** True when the port is a literal number rather than a network label. */
   get portIsNumber(): boolean {
     return this.port !== undefined && /^\d+$/.test(this.port);

@@ -152,6 +152,15 @@ export class TaskGroup extends Construct {
         errors.push(`${where}: service '${service.name}' uses port label '${service.port}', which the group network does not define (defined: ${known})`);
       }
     }
+    // In bridge mode the group shares one network namespace: an upstream cannot bind the port a service listens on.
+    for (const service of this.services.filter((s) => s.portIsNumber)) {
+      for (const other of this.services) {
+        const upstream = other.boundPorts.get(Number(service.port));
+        if (upstream !== undefined) {
+          errors.push(`${where}: upstream '${upstream}' of service '${other.name}' binds local port ${service.port}, which service '${service.name}' listens on`);
+        }
+      }
+    }
     if (this.services.length > 0 && (this.props.networkMode ?? 'bridge') !== 'bridge') {
       errors.push(`${where}: Consul Connect services need network mode 'bridge', got '${this.props.networkMode}'`);
     }
