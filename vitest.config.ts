@@ -2,10 +2,29 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['__tests__/**/*.test.ts'],
-    exclude: ['__tests__/e2e/**', 'node_modules/**'],
-    // Synthesizing loads cdktf and the provider bindings: give the first test in a file room.
-    testTimeout: 30_000,
-    pool: 'forks',
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['__tests__/**/*.test.ts'],
+          exclude: ['__tests__/e2e/**', 'node_modules/**'],
+          // Synthesizing loads cdktf and the provider bindings: give the first test in a file room.
+          testTimeout: 30_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['__tests__/e2e/**/*.e2e.test.ts'],
+          // Real processes: a Nomad agent, a registry, podman, terraform, cdktf.
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          // One file at a time: two cores, and each file runs its own agents.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,18 @@
+# shellcheck shell=bash
+# Source this file (". .ci/tools/env.sh") to use the tools that
+# .ci/tools/install.sh put in ${DASHBOARD_TOOLS_DIR:-$HOME/.cache/dashboard-deploy-tools}:
+# their bin/ goes first on PATH and Terraform reads the generated CLI config
+# (providers from the local filesystem mirror only).
+# No "set -euo pipefail" here: a sourced file would change the caller's shell.
+DASHBOARD_TOOLS_DIR="${DASHBOARD_TOOLS_DIR:-$HOME/.cache/dashboard-deploy-tools}"
+if [ -d "$DASHBOARD_TOOLS_DIR" ]; then
+  DASHBOARD_TOOLS_DIR="$(cd "$DASHBOARD_TOOLS_DIR" && pwd -P)"
+else
+  echo "warning: $DASHBOARD_TOOLS_DIR does not exist yet: run .ci/tools/install.sh" >&2
+fi
+export DASHBOARD_TOOLS_DIR
+case ":$PATH:" in
+  *":$DASHBOARD_TOOLS_DIR/bin:"*) ;;
+  *) export PATH="$DASHBOARD_TOOLS_DIR/bin:$PATH" ;;
+esac
+export TF_CLI_CONFIG_FILE="$DASHBOARD_TOOLS_DIR/terraform.rc"

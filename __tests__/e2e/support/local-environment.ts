@@ -1,0 +1,80 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../support/synth';
+import { NomadApi } from './nomad-api';
+import { freePorts } from './ports';
+import { RegistryApi } from './registry-api';
+
+/** The variables `.ci/local/up.sh` writes to local.env. */
+export interface LocalEnv {
+  NOMAD_ADDR: string;
+  DOCKER_HOST: string;
+  DOCKER_REGISTRY_USER: string;
+  DOCKER_REGISTRY_PASS: string;
+  LOCAL_REGISTRY_ADDRESS: string;
+}
+
+/** Tools from `npm run tools`: their bin/ first on PATH, Terraform reading the offline mirror. */
+export function toolsEnv(): Record<string, string> {
+  const tools = process.env.DASHBOARD_TOOLS_DIR ?? join(process.env.HOME ?? '/root', '.cache/dashboard-deploy-tools');
+  return {
+    DASHBOARD_TOOLS_DIR: tools,
+    PATH: `${tools}/bin:${process.env.PATH ?? ''}`,
+    TF_CLI_CONFIG_FILE: join(tools, 'terraform.rc'),
+    CHECKPOINT_DISABLE: '1',
+  };
+}
+
+/**
+ * A fresh local environment (Nomad dev agent, authenticated registry, podman's Docker API)
+ * on free loopback ports, with its own state directory: started by the same script a
+ * contributor runs (`npm run local:up`), stopped and purged by `local:down -- --purge`.
+ */
+export class LocalEnvironment {
+  static async start(): Promise<LocalEnvironment> {
+    const stateDir = mkdtempSync(join(tmpdir(), 'e2e-'));
+    const nomadPort = await freePorts(3);
+    const registryPort = await freePorts(1);
+    const env = { ...process.env, ...toolsEnv(), LOCAL_STATE_DIR: stateDir, NOMAD_PORT_HTTP: String(nomadPort), REGISTRY_PORT: String(registryPort) };
+    const up = spawnSync('bash', [join(REPO_ROOT, '.ci/local/up.sh')], { env, encoding: 'utf8', timeout: 180_000 });
+    const local = new LocalEnvironment(stateDir, env);
+    if (up.status !== 0) {
+      local.stop();
+      throw new Error(`local:up failed (${up.status}):\n${up.stdout}\n${up.stderr}`);
+    }
+    return local;
+  }
+
+  readonly env: LocalEnv;
+  readonly nomad: NomadApi;
+  readonly registry: RegistryApi;
+
+  private constructor(
+    readonly stateDir: string,
+    private readonly processEnv: NodeJS.ProcessEnv,
+  ) {
+    this.env = {} as LocalEnv;
+    try {
+      for (const line of readFileSync(join(stateDir, 'local.env'), 'utf8').split('\n')) {
+        const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
+        // up.sh quotes with printf %q; our values hold no characters that need it, but unquote '…' anyway.
+        if (m) (this.env as unknown as Record<string, string>)[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
+      }
+    } catch {
+      // No local.env: start() failed before writing it and stops this environment.
+    }
+    this.nomad = new NomadApi(this.env.NOMAD_ADDR);
+    this.registry = new RegistryApi(this.env.LOCAL_REGISTRY_ADDRESS, this.env.DOCKER_REGISTRY_USER, this.env.DOCKER_REGISTRY_PASS);
+  }
+
+  /** The lines of a service's log (nomad, registry, podman). */
+  log(name: 'nomad' | 'registry' | 'podman'): string {
+    return readFileSync(join(this.stateDir, 'logs', `${name}.log`), 'utf8');
+  }
+
+  stop(): void {
+    spawnSync('bash', [join(REPO_ROOT, '.ci/local/down.sh'), '--purge'], { env: this.processEnv, encoding: 'utf8', timeout: 120_000 });
+  }
+}
