@@ -40,6 +40,7 @@ export class LocalEnvironment {
     const env = { ...process.env, ...toolsEnv(), LOCAL_STATE_DIR: stateDir, NOMAD_PORT_HTTP: String(nomadPort), REGISTRY_PORT: String(registryPort) };
     const up = spawnSync('bash', [join(REPO_ROOT, '.ci/local/up.sh')], { env, encoding: 'utf8', timeout: 180_000 });
     const local = new LocalEnvironment(stateDir, env);
+    local.startOutput = `${up.stdout}${up.stderr}`;
     if (up.status !== 0) {
       local.stop();
       throw new Error(`local:up failed (${up.status}):\n${up.stdout}\n${up.stderr}`);
@@ -48,6 +49,8 @@ export class LocalEnvironment {
   }
 
   readonly env: LocalEnv;
+  /** What local:up printed. */
+  startOutput = '';
   readonly nomad: NomadApi;
   readonly registry: RegistryApi;
 
@@ -72,6 +75,16 @@ export class LocalEnvironment {
   /** The lines of a service's log (nomad, registry, podman). */
   log(name: 'nomad' | 'registry' | 'podman'): string {
     return readFileSync(join(this.stateDir, 'logs', `${name}.log`), 'utf8');
+  }
+
+  /** Image builds podman has been asked for (its access log). */
+  builds(): number {
+    return (this.log('podman').match(/"POST \/v[\d.]+\/build/g) ?? []).length;
+  }
+
+  /** Manifests pushed to the registry (its access log). */
+  pushes(repository = 'wikiedu-web'): number {
+    return (this.log('registry').match(new RegExp(`"PUT /v2/${repository}/manifests/`, 'g')) ?? []).length;
   }
 
   stop(): void {

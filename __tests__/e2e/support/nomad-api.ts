@@ -15,6 +15,28 @@ export class NomadApi {
     return fetch(`${this.address}${path}`, { signal: AbortSignal.timeout(10_000) });
   }
 
+  private async send(method: string, path: string, body: unknown): Promise<any> {
+    const res = await fetch(`${this.address}${path}`, {
+      method,
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return JSON.parse(text);
+  }
+
+  /** Registers a job document (`{"Job": …}`), as the provider does for `json = true`. */
+  async register(document: { Job: unknown }): Promise<{ EvalID: string; JobModifyIndex: number }> {
+    return this.send('PUT', '/v1/jobs', document);
+  }
+
+  /** Nomad's plan of a job against the registered one: the diff `nomad job plan` prints. */
+  async plan(document: { Job: { ID: string } }): Promise<{ Diff: { Type: string; TaskGroups: Array<{ Name: string; Type: string }> } }> {
+    return this.send('PUT', `/v1/job/${encodeURIComponent(document.Job.ID)}/plan`, { ...document, Diff: true });
+  }
+
   /** The job as Nomad stored it, or undefined when there is none. */
   async job(id: string): Promise<StoredJob | undefined> {
     const res = await this.get(`/v1/job/${encodeURIComponent(id)}`);

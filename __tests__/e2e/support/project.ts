@@ -1,33 +1,39 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE_APP, REPO_ROOT } from '../../support/synth';
-import { type LocalEnvironment, toolsEnv } from './local-environment';
+import { type LocalEnv, toolsEnv } from './local-environment';
 
 export interface CliRun {
   readonly status: number | null;
-  /** stdout and stderr, interleaved as a person would see them, without colour. */
+  /** stdout and stderr, as a person would read them, without colour. */
   readonly output: string;
   readonly seconds: number;
 }
 
+/** What an operator's checkout holds (node_modules is linked, not copied). */
+const CHECKOUT = ['main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks'];
+
 /**
- * One user's working copy against a local environment: the fixture Rails app as the build
- * context (a copy, so tests can change it), and its own synth output and Terraform state.
+ * One operator's checkout of this repository, in a temporary directory: its own config to
+ * edit, its own synth output and Terraform state, and a copy of the fixture Rails app as
+ * the build context, so a test can change a source file as a commit would.
  */
 export class Project {
+  readonly dir: string;
   readonly context: string;
-  readonly workDir: string;
   private overrides: Record<string, string> = {};
 
-  constructor(readonly local: LocalEnvironment) {
-    this.workDir = mkdtempSync(join(tmpdir(), 'e2e-project-'));
-    this.context = join(this.workDir, 'rails-app');
+  constructor(private readonly local: LocalEnv) {
+    this.dir = mkdtempSync(join(tmpdir(), 'e2e-project-'));
+    for (const entry of CHECKOUT) cpSync(join(REPO_ROOT, entry), join(this.dir, entry), { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(this.dir, 'node_modules'));
+    this.context = join(this.dir, 'rails-app');
     cpSync(FIXTURE_APP, this.context, { recursive: true });
   }
 
-  /** Environment variables for the next commands (a wrong password, an unreachable Nomad, a bad config). */
+  /** Environment variables for the following commands (a wrong password, an unreachable Nomad, a bad image). */
   with(overrides: Record<string, string>): this {
     this.overrides = { ...this.overrides, ...overrides };
     return this;
@@ -39,7 +45,7 @@ export class Project {
   }
 
   get env(): Record<string, string> {
-    const l = this.local.env;
+    const l = this.local;
     return {
       HOME: process.env.HOME ?? '/root',
       ...toolsEnv(),
@@ -47,7 +53,6 @@ export class Project {
       NO_COLOR: '1',
       FORCE_COLOR: '0',
       DASHBOARD_SOURCE: this.context,
-      DASHBOARD_STATE_DIR: this.workDir,
       LOCAL_NOMAD_ADDR: l.NOMAD_ADDR,
       LOCAL_REGISTRY_ADDRESS: l.LOCAL_REGISTRY_ADDRESS,
       DOCKER_HOST: l.DOCKER_HOST,
@@ -59,18 +64,17 @@ export class Project {
     };
   }
 
-  /** `cdktf <args>` in the repository, as an operator runs it. */
+  /** `cdktf <args>` in the checkout, as an operator runs it. */
   cdktf(...args: string[]): CliRun {
     const started = Date.now();
-    const r = spawnSync(join(REPO_ROOT, 'node_modules/.bin/cdktf'), [...args, '--output', join(this.workDir, 'cdktf.out')], {
-      cwd: REPO_ROOT,
-      env: this.env,
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
+    const r = spawnSync(join(this.dir, 'node_modules/.bin/cdktf'), args, { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
     // eslint-disable-next-line no-control-regex
-    const output = `${r.stdout}\n${r.stderr}`.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    const output = `${r.stdout}\n${r.stderr}`.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
     return { status: r.status, output, seconds: (Date.now() - started) / 1000 };
+  }
+
+  synth(): CliRun {
+    return this.cdktf('synth');
   }
 
   deploy(): CliRun {
@@ -81,11 +85,29 @@ export class Project {
     return this.cdktf('diff', 'local');
   }
 
-  /** The jobspec Terraform last sent to Nomad, references resolved, read from the state. */
+  destroy(): CliRun {
+    return this.cdktf('destroy', 'local', '--auto-approve');
+  }
+
+  /** The synthesized Terraform JSON of a stack. */
+  stack(name = 'local'): { resource: Record<string, Record<string, any>>; variable?: Record<string, unknown> } {
+    return JSON.parse(readFileSync(join(this.dir, 'cdktf.out/stacks', name, 'cdk.tf.json'), 'utf8'));
+  }
+
+  /** The jobspec Terraform last sent to Nomad, references resolved, from the stack's state. */
   appliedJobspec(): string {
-    const state = JSON.parse(readFileSync(join(this.workDir, 'terraform.local.tfstate'), 'utf8'));
+    const state = JSON.parse(readFileSync(join(this.dir, 'terraform.local.tfstate'), 'utf8'));
     const job = state.resources.find((r: { type: string }) => r.type === 'nomad_job');
     return job.instances[0].attributes.jobspec as string;
+  }
+
+  /** Edits a file of the checkout: `replace` must match, so a test cannot silently edit nothing. */
+  edit(file: string, replace: string | RegExp, by: string): void {
+    const path = join(this.dir, file);
+    const text = readFileSync(path, 'utf8');
+    const next = text.replace(replace, by);
+    if (next === text) throw new Error(`${file}: ${String(replace)} not found`);
+    writeFileSync(path, next);
   }
 
   /** A source change: what a developer's commit does to the build context. */
@@ -94,7 +116,7 @@ export class Project {
   }
 
   remove(): void {
-    rmSync(this.workDir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,136 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JobDocument } from '../../constructs/nomad/api';
+import { LocalEnvironment } from './support/local-environment';
+import { expectSuccess, Project } from './support/project';
+import { missingProviders } from './support/providers';
+import { missingFrom } from './support/subset';
+
+/**
+ * The user journeys through `cdktf deploy` / `cdktf diff` / `cdktf destroy`, with the real
+ * providers from the offline mirror. Each test gets a fresh local environment (ports and
+ * state) and a fresh checkout.
+ */
+const missing = missingProviders();
+const title = missing.length === 0 ? 'cdktf against the local environment' : `cdktf against the local environment (skipped: the Terraform mirror lacks ${missing.join(', ')}; see README, "Air-gapped machines")`;
+
+if (missing.length > 0) process.stderr.write(`\n${title}\n\n`);
+
+describe.skipIf(missing.length > 0)(title, () => {
+  let local: LocalEnvironment;
+  let project: Project;
+
+  beforeEach(async () => {
+    local = await LocalEnvironment.start();
+    project = new Project(local.env);
+  });
+
+  afterEach(() => {
+    local?.stop();
+    project?.remove();
+  });
+
+  const deployed = async () => {
+    expectSuccess(project.deploy(), 'cdktf deploy local');
+    const job = await local.nomad.job('rails');
+    if (!job) throw new Error('no job rails after deploy');
+    return job;
+  };
+  const changedGroups = async () => {
+    const { Diffs } = await local.nomad.versions('rails');
+    return Diffs[0]!.TaskGroups!.filter((g) => g.Type !== 'None').map((g) => g.Name);
+  };
+
+  it('deploy registers the job Nomad stores key for key, with ${node.unique.name} intact', async () => {
+    const stored = await deployed();
+    const sent = JSON.parse(project.appliedJobspec()) as JobDocument;
+    expect(missingFrom(sent.Job, stored)).toEqual([]);
+    const constraints = stored.TaskGroups.find((g) => g.Name === 'sidekiq-constant')!.Constraints;
+    expect(constraints).toContainEqual({ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' });
+  });
+
+  it('deploy builds the context, pushes it, and the job pulls the pushed manifest by digest', async () => {
+    const stored = await deployed();
+    const tags = await local.registry.tags('wikiedu-web');
+    expect(tags).toHaveLength(1);
+    expect(tags[0]).toMatch(/^ctx-[a-f0-9]{16}$/);
+    const digest = await local.registry.digest('wikiedu-web', tags[0]!);
+    for (const g of stored.TaskGroups) {
+      expect(g.Tasks[0].Config.image).toBe(`${local.env.LOCAL_REGISTRY_ADDRESS}/wikiedu-web@${digest}`);
+    }
+  });
+
+  it('diff names a memory change; deploy makes one new version in which only that group differs', async () => {
+    await deployed();
+    project.edit(
+      'config/local.ts',
+      'workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),',
+      "workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: w.name === 'sidekiq-long' ? 640 : 512 } })),",
+    );
+    const diff = expectSuccess(project.diff(), 'cdktf diff local');
+    expect(diff.output).toMatch(/nomad_job\.rails will be updated in-place/);
+    expect(diff.output).not.toMatch(/docker_image\.image (must be replaced|will be created)/);
+    const stored = await deployed();
+    expect(stored.Version).toBe(1);
+    expect(await changedGroups()).toEqual(['sidekiq-long']);
+  });
+
+  it('diff names an image change after a source edit; deploy pushes a new digest and makes one new version', async () => {
+    const before = await deployed();
+    project.editSource('app/application_controller.rb', 'class ApplicationController; def health; end; end\n');
+    const diff = expectSuccess(project.diff(), 'cdktf diff local');
+    expect(diff.output).toMatch(/docker_image\.image must be replaced/);
+    expect(diff.output).toMatch(/docker_registry_image\.image must be replaced/);
+    expect(diff.output).toMatch(/nomad_job\.rails will be updated in-place/);
+    const after = await deployed();
+    expect(after.Version).toBe(before.Version + 1);
+    expect(after.TaskGroups[0].Tasks[0].Config.image).not.toBe(before.TaskGroups[0].Tasks[0].Config.image);
+    expect(await local.registry.tags('wikiedu-web')).toHaveLength(2);
+  });
+
+  it('a second deploy with nothing changed builds nothing, pushes nothing and keeps the version', async () => {
+    const first = await deployed();
+    const builds = local.builds();
+    const pushes = local.pushes();
+    expect([builds, pushes]).toEqual([1, 1]);
+    const run = expectSuccess(project.deploy(), 'second cdktf deploy local');
+    expect(run.output).toMatch(/No changes/);
+    expect([local.builds(), local.pushes()]).toEqual([builds, pushes]);
+    expect((await local.nomad.job('rails'))!.Version).toBe(first.Version);
+  });
+
+  it('with Nomad unreachable, diff and deploy fail saying so, and the job stays as it was', async () => {
+    const before = await deployed();
+    project.with({ LOCAL_NOMAD_ADDR: 'http://127.0.0.1:1' });
+    for (const run of [project.diff(), project.deploy()]) {
+      expect(run.status).not.toBe(0);
+      expect(run.output).toMatch(/connection refused|dial tcp 127\.0\.0\.1:1/);
+    }
+    expect((await local.nomad.job('rails'))!.Version).toBe(before.Version);
+  });
+
+  it('with a wrong registry password, deploy fails naming the registry, and the job stays as it was', async () => {
+    const before = await deployed();
+    project.editSource('Gemfile', "source 'https://rubygems.org'\ngem 'rails'\ngem 'puma'\n");
+    const run = project.with({ DOCKER_REGISTRY_PASS: 'not-the-password' }).deploy();
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/401|unauthorized|authentication required/i);
+    expect(run.output).not.toContain('not-the-password');
+    const after = await local.nomad.job('rails');
+    expect(after!.Version).toBe(before.Version);
+    expect(after!.TaskGroups[0].Tasks[0].Config.image).toBe(before.TaskGroups[0].Tasks[0].Config.image);
+  });
+
+  it('an invalid config fails deploy before anything is planned', async () => {
+    const run = project.with({ DASHBOARD_IMAGE: 'wikiedu-web:latest' }).deploy();
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('image.reference: must be pinned by digest');
+    expect(await local.nomad.job('rails')).toBeUndefined();
+  });
+
+  it('destroy deregisters the job', async () => {
+    await deployed();
+    expectSuccess(project.destroy(), 'cdktf destroy local');
+    const job = await local.nomad.job('rails');
+    expect(job === undefined || job.Stop).toBe(true);
+  });
+});
