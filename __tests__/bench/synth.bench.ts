@@ -3,7 +3,8 @@
  *  1. the app's synth of all stacks (main.ts in a child process, as `cdktf synth` runs it);
  *  2. a script that only imports cdktf and the provider modules the app uses;
  *  3. their ratio;
- *  4. the synth of one stack with 7 and with 100 sidekiq groups (in process, after warm-up).
+ *  4. the synth of one stack with 7 and with 100 sidekiq groups (in process, after warm-up);
+ *  5. the no-op deploy beside a bare `terraform plan` (needs `npm run tools` and the providers).
  * Figures are medians; they go in the README, not in timed tests.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
 import { loadEnvironment, parseEnvironment } from '../../config/load';
+import { benchNoopDeploy } from './noop-deploy';
 import { production } from '../../config/production';
 import { DashboardStack } from '../../stacks/dashboard-stack';
 import { FIXTURE_APP, REPO_ROOT, fixtureEdge } from '../support/synth';
@@ -78,3 +80,7 @@ process.stdout.write(`  ratio app / imports:                 ${(app / imports).t
 for (const n of [7, 100]) {
   process.stdout.write(`  one stack, ${String(n).padStart(3)} sidekiq groups:       ${fmt(timeSynthWithWorkers(n))}\n`);
 }
+benchNoopDeploy((line) => process.stdout.write(`${line}\n`)).catch((e: Error) => {
+  process.stderr.write(`no-op deploy benchmark failed: ${e.message}\n`);
+  process.exitCode = 1;
+});
