@@ -51,6 +51,8 @@ describe('local', () => {
       fixtureEnvironment('local', { NOMAD_ADDR: 'https://nomad.wikiedu.org:4646', LOCAL_NOMAD_ADDR: 'http://127.0.0.1:14646', LOCAL_REGISTRY_ADDRESS: '127.0.0.1:15000' }),
     );
     expect(stack.provider.nomad[0].address).toBe('http://127.0.0.1:14646');
+    // Plain HTTP: said to the docker provider, which would otherwise read the pushed digest over HTTPS.
+    expect(stack.provider.docker[0].registry_auth).toEqual([{ address: 'http://127.0.0.1:15000' }]);
     expect(jobOf(stack).TaskGroups[0]!.Tasks[0]!.Config.image).toMatch(/^127\.0\.0\.1:15000\/wikiedu-web@\$\{docker_registry_image/);
   });
 });

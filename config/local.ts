@@ -18,7 +18,7 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     nomad: { address: env.LOCAL_NOMAD_ADDR ?? 'http://127.0.0.1:4646', datacenters: ['dc1'] },
     job: { id: 'rails', preventDestroy: false },
     image: imageSource(edge, { defaultContext: '../WikiEduDashboard' }),
-    registry: { address: env.LOCAL_REGISTRY_ADDRESS ?? '127.0.0.1:5000', repository: 'wikiedu-web', pullAuth: true },
+    registry: { address: env.LOCAL_REGISTRY_ADDRESS ?? '127.0.0.1:5000', repository: 'wikiedu-web', pullAuth: true, plainHttp: true },
     web: { ...prod.web, count: 1, resources: { cpu: 500, memoryMB: 1024 } },
     workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),
     env: { ...prod.env, RAILS_ENV: 'development' },

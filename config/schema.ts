@@ -68,6 +68,8 @@ const registry = z
     repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, 'must be a lower-case repository path without tag'),
     /** Nomad pulls with credentials from the sensitive Terraform variables registry_pull_username/password. */
     pullAuth: z.boolean(),
+    /** The registry speaks plain HTTP (a loopback test registry): the docker provider must be told, or it reads digests over HTTPS. */
+    plainHttp: z.boolean().default(false),
   })
   .strict();
 

@@ -103,7 +103,9 @@ export class DashboardStack extends TerraformStack {
     if (image.source === 'prebuilt') return ContainerImage.fromDigest(image.reference, runtime);
 
     // Registry credentials for the push: the provider reads DOCKER_REGISTRY_USER / DOCKER_REGISTRY_PASS at plan time.
-    new DockerProvider(this, 'docker', { registryAuth: [{ address: registry.address }] });
+    new DockerProvider(this, 'docker', {
+      registryAuth: [{ address: registry.plainHttp ? `http://${registry.address}` : registry.address }],
+    });
     this.addOverride('terraform.required_providers.docker.version', PROVIDER_VERSIONS.docker);
     let contextHash = image.contextHash;
     if (!contextHash) {
