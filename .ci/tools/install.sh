@@ -72,6 +72,9 @@ run_step() {
   set -e
   if [[ $rc -eq 0 ]]; then
     log "$name: ok ($(($(date +%s) - t0))s)"
+  elif [[ ${STEP_OPTIONAL:-0} == 1 ]]; then
+    log "$name: unavailable ($(($(date +%s) - t0))s)"
+    UNAVAILABLE+=("$name")
   else
     log "$name: FAILED ($(($(date +%s) - t0))s)"
     FAILED+=("$name")
@@ -338,13 +341,9 @@ provider_step() {
     log "$name: in the mirror"
     return 0
   fi
-  local before=${#FAILED[@]}
-  run_step "$name" step_provider "$@"
-  if [[ ${#FAILED[@]} -gt $before && ${TOOLS_REQUIRE_PROVIDERS:-0} != 1 ]]; then
-    unset "FAILED[$before]"
-    FAILED=("${FAILED[@]}")
-    UNAVAILABLE+=("$name")
-  fi
+  local optional=1
+  [[ ${TOOLS_REQUIRE_PROVIDERS:-0} != 1 ]] || optional=0
+  STEP_OPTIONAL=$optional run_step "$name" step_provider "$@"
 }
 provider_step hashicorp nomad "$NOMAD_PROVIDER_VERSION" "$NOMAD_PROVIDER_MODULE" "$NOMAD_PROVIDER_GOVERSION" ""
 # kreuzwerker's main.go has "var version" set by goreleaser; hashicorp/nomad's has none.
