@@ -65,6 +65,14 @@ describe('hashBuildContext', () => {
     expect(hashBuildContext(dir).sha256).toBe(before);
   });
 
+  it('walks into an ignored directory when an exception re-includes a file in it', () => {
+    writeFileSync(join(dir, '.dockerignore'), 'tmp\n!tmp/cache/build.txt\n');
+    expect(hashBuildContext(dir).files).toBe(5);
+    const before = hashBuildContext(dir).sha256;
+    writeFileSync(join(dir, 'tmp/cache/build.txt'), 'changed\n');
+    expect(hashBuildContext(dir).sha256).not.toBe(before);
+  });
+
   it('counts the Dockerfile even when .dockerignore names it', () => {
     writeFileSync(join(dir, '.dockerignore'), 'tmp\nDockerfile\n');
     const before = hashBuildContext(dir).sha256;
