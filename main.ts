@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { App } from 'cdktf';
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from './config/load';
 import type { EdgeInputs } from './config/edge';
@@ -8,9 +9,9 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
   for (const name of Object.keys(ENVIRONMENTS)) {
     const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`) });
-    // DASHBOARD_STATE_DIR keeps the local state files elsewhere (the end-to-end tests give each run its own).
-    const stateDir = edge.env.DASHBOARD_STATE_DIR;
-    new DashboardStack(app, name, { environment, ...(stateDir ? { statePath: `${stateDir}/terraform.${name}.tfstate` } : {}) });
+    // State beside the project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites.
+    const statePath = resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${name}.tfstate`);
+    new DashboardStack(app, name, { environment, statePath });
   }
   return app;
 }

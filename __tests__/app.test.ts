@@ -35,6 +35,11 @@ describe('the app, run as cdktf synth runs it', () => {
     }
   });
 
+  it('keeps each stack\'s state beside the project, by absolute path, never under cdktf.out', () => {
+    const json = JSON.parse(readFileSync(join(run.outdir, 'stacks/production/cdk.tf.json'), 'utf8'));
+    expect(json.terraform.backend.local.path).toBe(join(REPO_ROOT, 'terraform.production.tfstate'));
+  });
+
   it('DASHBOARD_STATE_DIR moves every stack\'s local state file', () => {
     const moved = runApp({ DASHBOARD_STATE_DIR: '/var/lib/dashboard-state' });
     const json = JSON.parse(readFileSync(join(moved.outdir, 'stacks/staging/cdk.tf.json'), 'utf8'));

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
 import { Annotations, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
@@ -19,7 +20,11 @@ export const PROVIDER_VERSIONS = { nomad: '2.5.2', docker: '3.6.2' } as const;
 
 export interface DashboardStackProps {
   readonly environment: Environment;
-  /** Where Terraform keeps this stack's state. @default `terraform.<stack>.tfstate` in the project directory */
+  /**
+   * Where Terraform keeps this stack's state: an absolute path. Terraform runs in the stack's
+   * directory under cdktf.out, which synth rewrites, so a relative path would put the state there.
+   * @default - cdktf's own: `terraform.<stack>.tfstate` in the directory synth runs in
+   */
   readonly statePath?: string;
 }
 
@@ -31,7 +36,10 @@ export class DashboardStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: DashboardStackProps) {
     super(scope, id);
     const env = props.environment;
-    new LocalBackend(this, { path: props.statePath ?? `terraform.${id}.tfstate` });
+    if (props.statePath !== undefined) {
+      if (!isAbsolute(props.statePath)) throw new Error(`stack '${id}': statePath must be absolute, got '${props.statePath}'`);
+      new LocalBackend(this, { path: props.statePath });
+    }
 
     const { address, region, caFile, skipVerify } = env.nomad;
     new NomadProvider(this, 'nomad', {
