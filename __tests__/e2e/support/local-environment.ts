@@ -77,6 +77,13 @@ export class LocalEnvironment {
     return readFileSync(join(this.stateDir, 'logs', `${name}.log`), 'utf8');
   }
 
+  /** Runs local:up again on the same ports and state; returns what it printed. */
+  async restart(): Promise<string> {
+    const up = spawnSync('bash', [join(REPO_ROOT, '.ci/local/up.sh')], { env: this.processEnv, encoding: 'utf8', timeout: 180_000 });
+    if (up.status !== 0) throw new Error(`local:up again failed (${up.status}):\n${up.stdout}\n${up.stderr}`);
+    return `${up.stdout}${up.stderr}`;
+  }
+
   /** Image builds podman has been asked for (its access log). */
   builds(): number {
     return (this.log('podman').match(/"POST \/v[\d.]+\/build/g) ?? []).length;
