@@ -7,26 +7,28 @@ import { expectSuccess, Project } from './support/project';
 import { missingFrom } from './support/subset';
 import { evaluateJobspec } from './support/terraform-eval';
 import { toolsEnv } from './support/local-environment';
+import { DockerApi } from './support/docker-api';
 
 /**
  * What can be proven without the Terraform providers (see deploy.e2e.test.ts): the real
- * `cdktf synth` output, evaluated by real Terraform as it would hand it to the nomad
- * provider, registered with a real Nomad agent the way the provider registers a JSON
- * jobspec (PUT /v1/jobs), read back key by key.
+ * `cdktf synth` output, its image built and pushed under the name the stack gives it, the
+ * jobspec evaluated by real Terraform as it would hand it to the nomad provider, registered
+ * with a real Nomad agent the way the provider registers a JSON jobspec (PUT /v1/jobs),
+ * read back key by key.
  */
-const IMAGE_DIGEST = `sha256:${'4d'.repeat(32)}`;
 
 describe('the local job against a real Nomad agent', () => {
   let local: LocalEnvironment;
   let project: Project;
   let sent: JobDocument;
+  let imageDigest: string;
 
   /** cdktf synth in the checkout, then Terraform's evaluation of the jobspec. */
   const render = (): JobDocument => {
     expectSuccess(project.synth(), 'cdktf synth');
     const jobspec: string = project.stack().resource.nomad_job!.rails.jobspec;
     const evaluated = evaluateJobspec(jobspec, {
-      imageDigest: IMAGE_DIGEST,
+      imageDigest,
       pullUsername: local.env.DOCKER_REGISTRY_USER,
       pullPassword: local.env.DOCKER_REGISTRY_PASS,
     });
@@ -36,6 +38,21 @@ describe('the local job against a real Nomad agent', () => {
   beforeAll(async () => {
     local = await LocalEnvironment.start();
     project = new Project(local.env);
+    // The image as the stack names it (repository:ctx-<context hash>), built from the checkout's
+    // context and pushed through the Docker API the docker provider uses; its digest is what
+    // the provider would hand the job.
+    expectSuccess(project.synth(), 'cdktf synth');
+    const tagged: string = project.stack().resource.docker_image!.image.name;
+    const [name, tag] = tagged.split(/:(?=ctx-)/) as [string, string];
+    const docker = new DockerApi(local.env.DOCKER_HOST);
+    await docker.build(project.context, tagged);
+    const pushError = await docker.push(name, tag, {
+      username: local.env.DOCKER_REGISTRY_USER,
+      password: local.env.DOCKER_REGISTRY_PASS,
+      serveraddress: local.env.LOCAL_REGISTRY_ADDRESS,
+    });
+    if (pushError) throw new Error(`push of ${tagged}: ${pushError}`);
+    imageDigest = await local.registry.digest('wikiedu-web', tag);
     sent = render();
   });
 
@@ -55,8 +72,17 @@ describe('the local job against a real Nomad agent', () => {
     expect(constrained.map((g) => g.Name)).toEqual(['sidekiq-constant', 'sidekiq-daily', 'sidekiq-long', 'sidekiq-medium', 'sidekiq-short']);
     for (const g of constrained) expect(g.Constraints).toEqual([{ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' }]);
     const config = sent.Job.TaskGroups[0]!.Tasks[0]!.Config;
-    expect(config.image).toBe(`${local.env.LOCAL_REGISTRY_ADDRESS}/wikiedu-web@${IMAGE_DIGEST}`);
+    expect(config.image).toBe(`${local.env.LOCAL_REGISTRY_ADDRESS}/wikiedu-web@${imageDigest}`);
     expect(config.auth).toEqual({ username: local.env.DOCKER_REGISTRY_USER, password: local.env.DOCKER_REGISTRY_PASS });
+  });
+
+  it('the job pulls the manifest pushed under the tag the stack names, by digest', async () => {
+    const tags = await local.registry.tags('wikiedu-web');
+    expect(tags).toHaveLength(1);
+    expect(tags[0]).toMatch(/^ctx-[a-f0-9]{16}$/);
+    for (const g of sent.Job.TaskGroups) {
+      expect(g.Tasks[0]!.Config.image).toBe(`${local.env.LOCAL_REGISTRY_ADDRESS}/wikiedu-web@${await local.registry.digest('wikiedu-web', tags[0]!)}`);
+    }
   });
 
   it('Nomad stores every key we send: nothing dropped, nothing changed', async () => {
