@@ -1,7 +1,6 @@
 import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
 import { production } from './production';
-import { imageSource } from './operator-inputs';
 
 /**
  * Staging: production's job in miniature, so a change is tried on the same shape first.
@@ -16,8 +15,7 @@ export function staging(edge: EdgeInputs): EnvironmentInput {
     name: 'staging',
     nomad: { ...prod.nomad, datacenters: ['staging'] },
     job: { id: 'rails-staging', preventDestroy: false },
-    image: imageSource(edge, { defaultContext: '../WikiEduDashboard' }),
-    registry: { address: 'registry.staging.wikiedu.org', repository: 'wikiedu-web', pullAuth: true },
+    registry: { ...prod.registry, address: 'registry.staging.wikiedu.org' },
     consul: {
       serviceSuffix: '-staging',
       upstreams: prod.consul.upstreams.map((u) => ({ ...u, service: `${u.service}-staging` })),
