@@ -7,7 +7,6 @@
  *  5. the no-op deploy beside a bare `terraform plan` (needs `npm run tools` and the providers).
  * Figures are medians; they go in the README, not in timed tests.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +15,10 @@ import { loadEnvironment, parseEnvironment } from '../../config/load';
 import { benchNoopDeploy } from './noop-deploy';
 import { production } from '../../config/production';
 import { DashboardStack } from '../../stacks/dashboard-stack';
-import { FIXTURE_APP, REPO_ROOT, fixtureEdge } from '../support/synth';
+import { runApp } from '../support/run-app';
+import { fixtureEdge } from '../support/synth';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const TSX = join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -29,15 +28,10 @@ function median(xs: number[]): number {
 function timeProcess(script: string): number {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const outdir = mkdtempSync(join(tmpdir(), 'bench-out-'));
     const started = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, [TSX, script], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, CDKTF_OUTDIR: outdir, DASHBOARD_SOURCE: FIXTURE_APP },
-      encoding: 'utf8',
-    });
+    const r = runApp({}, script);
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    rmSync(outdir, { recursive: true, force: true });
+    rmSync(r.outdir, { recursive: true, force: true });
     if (r.status !== 0) throw new Error(`${script} failed:\n${r.stderr}`);
   }
   return median(times);

@@ -61,11 +61,7 @@ describe.skipIf(missing.length > 0)(title, () => {
 
   it('diff names a memory change; deploy makes one new version in which only that group differs', async () => {
     await deployed();
-    project.edit(
-      'config/local.ts',
-      'workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),',
-      "workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: w.name === 'sidekiq-long' ? 640 : 512 } })),",
-    );
+    project.setWorkerMemory('sidekiq-long', 640);
     const diff = expectSuccess(project.diff(), 'cdktf diff local');
     expect(diff.output).toMatch(/nomad_job\.rails will be updated in-place/);
     expect(diff.output).not.toMatch(/docker_image\.image (must be replaced|will be created)/);

@@ -103,11 +103,7 @@ describe('the local job against a real Nomad agent', () => {
   });
 
   it('a worker\'s memory change in config is a change of that group only, and one new version', async () => {
-    project.edit(
-      'config/local.ts',
-      'workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),',
-      "workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: w.name === 'sidekiq-long' ? 640 : 512 } })),",
-    );
+    project.setWorkerMemory('sidekiq-long', 640);
     const changed = render();
     const plan = await local.nomad.plan(changed);
     expect(plan.Diff.Type).toBe('Edited');

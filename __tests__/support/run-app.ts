@@ -11,10 +11,10 @@ export interface AppRun {
   readonly outdir: string;
 }
 
-/** Runs main.ts as `cdktf synth` does (a child process told its outdir), with the given environment. */
-export function runApp(env: Record<string, string>): AppRun {
+/** Runs main.ts (or another script) as `cdktf synth` does: a child process told its outdir, with the given environment. */
+export function runApp(env: Record<string, string>, script = 'main.ts'): AppRun {
   const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), 'main.ts'], {
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), script], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DASHBOARD_SOURCE: FIXTURE_APP, CDKTF_OUTDIR: outdir, ...env },
     encoding: 'utf8',

@@ -16,15 +16,24 @@ export interface LocalEnv {
   LOCAL_REGISTRY_ADDRESS: string;
 }
 
-/** Tools from `npm run tools`: their bin/ first on PATH, Terraform reading the offline mirror. */
+let tools: Record<string, string> | undefined;
+
+/**
+ * Tools from `npm run tools`: what `.ci/tools/env.sh` exports (their bin/ first on PATH,
+ * Terraform reading the offline mirror), asked of the script itself so the defaults live there only.
+ */
 export function toolsEnv(): Record<string, string> {
-  const tools = process.env.DASHBOARD_TOOLS_DIR ?? join(process.env.HOME ?? '/root', '.cache/dashboard-deploy-tools');
-  return {
-    DASHBOARD_TOOLS_DIR: tools,
-    PATH: `${tools}/bin:${process.env.PATH ?? ''}`,
-    TF_CLI_CONFIG_FILE: join(tools, 'terraform.rc'),
-    CHECKPOINT_DISABLE: '1',
-  };
+  if (!tools) {
+    const r = spawnSync('bash', ['-c', '. .ci/tools/env.sh 2>/dev/null; printf "%s\\0%s\\0%s" "$DASHBOARD_TOOLS_DIR" "$PATH" "$TF_CLI_CONFIG_FILE"'], {
+      cwd: REPO_ROOT,
+      env: process.env,
+      encoding: 'utf8',
+    });
+    const [DASHBOARD_TOOLS_DIR, PATH, TF_CLI_CONFIG_FILE] = r.stdout.split('\0');
+    if (r.status !== 0 || !TF_CLI_CONFIG_FILE) throw new Error(`sourcing .ci/tools/env.sh failed: ${r.stderr}`);
+    tools = { DASHBOARD_TOOLS_DIR: DASHBOARD_TOOLS_DIR!, PATH: PATH!, TF_CLI_CONFIG_FILE, CHECKPOINT_DISABLE: '1' };
+  }
+  return tools;
 }
 
 /**
@@ -38,7 +47,7 @@ export class LocalEnvironment {
     const nomadPort = await freePorts(3);
     const registryPort = await freePorts(1);
     const env = { ...process.env, ...toolsEnv(), LOCAL_STATE_DIR: stateDir, NOMAD_PORT_HTTP: String(nomadPort), REGISTRY_PORT: String(registryPort) };
-    const up = spawnSync('bash', [join(REPO_ROOT, '.ci/local/up.sh')], { env, encoding: 'utf8', timeout: 180_000 });
+    const up = runUp(env);
     const local = new LocalEnvironment(stateDir, env);
     local.startOutput = `${up.stdout}${up.stderr}`;
     if (up.status !== 0) {
@@ -79,7 +88,7 @@ export class LocalEnvironment {
 
   /** Runs local:up again on the same ports and state; returns what it printed. */
   async restart(): Promise<string> {
-    const up = spawnSync('bash', [join(REPO_ROOT, '.ci/local/up.sh')], { env: this.processEnv, encoding: 'utf8', timeout: 180_000 });
+    const up = runUp(this.processEnv);
     if (up.status !== 0) throw new Error(`local:up again failed (${up.status}):\n${up.stdout}\n${up.stderr}`);
     return `${up.stdout}${up.stderr}`;
   }
@@ -97,4 +106,9 @@ export class LocalEnvironment {
   stop(): void {
     spawnSync('bash', [join(REPO_ROOT, '.ci/local/down.sh'), '--purge'], { env: this.processEnv, encoding: 'utf8', timeout: 120_000 });
   }
+}
+
+/** `npm run local:up`, as a contributor runs it, with the given environment. */
+function runUp(env: NodeJS.ProcessEnv) {
+  return spawnSync('bash', [join(REPO_ROOT, '.ci/local/up.sh')], { env, encoding: 'utf8', timeout: 180_000 });
 }

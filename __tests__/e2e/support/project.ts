@@ -110,6 +110,15 @@ export class Project {
     writeFileSync(path, next);
   }
 
+  /** Gives one worker of the local environment other memory, by editing config/local.ts as an operator would. */
+  setWorkerMemory(worker: string, memoryMB: number): void {
+    this.edit(
+      'config/local.ts',
+      'workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),',
+      `workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: w.name === '${worker}' ? ${memoryMB} : 512 } })),`,
+    );
+  }
+
   /** A source change: what a developer's commit does to the build context. */
   editSource(file: string, text: string): void {
     writeFileSync(join(this.context, file), text);
