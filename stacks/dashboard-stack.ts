@@ -4,6 +4,7 @@ import { Annotations, LocalBackend, TerraformStack, TerraformVariable } from 'cd
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import type { Environment } from '../config/schema';
+import { PROVIDER_VERSIONS } from '../config/tools';
 import { BuiltImage } from '../constructs/image/built-image';
 import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
 import { ImageRuntime } from '../constructs/image/runtime';
@@ -15,8 +16,6 @@ import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
 
-/** Exact provider versions: the ones the prebuilt bindings were generated from, and the ones the offline mirror holds. */
-export const PROVIDER_VERSIONS = { nomad: '2.5.2', docker: '3.6.2' } as const;
 
 export interface DashboardStackProps {
   readonly environment: Environment;

@@ -9,10 +9,13 @@ REPO_ROOT="$(cd "$LOCAL_DIR/../.." && pwd)"
 # the caller's working directory, so up and down always agree.
 STATE="${LOCAL_STATE_DIR:-$REPO_ROOT/.local}"
 
-NOMAD_PORT_HTTP="${NOMAD_PORT_HTTP:-4646}"
+# Default ports: config/tools.env (the local stack's config reads them too).
+# shellcheck source=../tools/tools-env.sh
+. "$LOCAL_DIR/../tools/tools-env.sh"
+NOMAD_PORT_HTTP="${NOMAD_PORT_HTTP:-$LOCAL_NOMAD_PORT_HTTP}"
 NOMAD_PORT_RPC=$((NOMAD_PORT_HTTP + 1))
 NOMAD_PORT_SERF=$((NOMAD_PORT_HTTP + 2))
-REGISTRY_PORT="${REGISTRY_PORT:-5000}"
+REGISTRY_PORT="${REGISTRY_PORT:-$LOCAL_REGISTRY_PORT}"
 
 # state_paths: canonical state dir (pid checks match on paths) and paths in it.
 state_paths() {

@@ -16,3 +16,6 @@ case ":$PATH:" in
   *) export PATH="$DASHBOARD_TOOLS_DIR/bin:$PATH" ;;
 esac
 export TF_CLI_CONFIG_FILE="$DASHBOARD_TOOLS_DIR/terraform.rc"
+# cdktf runs `terraform providers lock` against the registry after init; this wrapper makes that
+# lock read the mirror instead (see the script). Unset it to lock against the registry.
+export TERRAFORM_BINARY_NAME="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)/terraform-with-mirror"

@@ -4,40 +4,29 @@
 #   - terraform (the one on PATH when >= 1.5, else built from its Go module);
 #   - Nomad, built from its Go module (MPL-2.0 1.6.x line);
 #   - Terraform providers hashicorp/nomad and kreuzwerker/docker, built from their
-#     Go modules into a filesystem mirror, plus a Terraform CLI config using it;
+#     release-tag source archives (../shared/providers) into a filesystem mirror,
+#     plus a Terraform CLI config using it;
 # Everything except the apt packages goes to
 #   ${DASHBOARD_TOOLS_DIR:-$HOME/.cache/dashboard-deploy-tools}
-# Every step runs even when an earlier one failed; the script exits non-zero at
-# the end if any step failed, naming it. A provider the Go module proxy does not
-# serve is not a failure but "unavailable": the script says so, the tests that
-# need it are skipped with that reason, and an operator can fill the mirror from
-# a connected machine (README, "Air-gapped machines"). TOOLS_REQUIRE_PROVIDERS=1
-# makes it a failure.
+# Versions and checksums come from config/tools.env. Every step runs even when an
+# earlier one failed; the script exits non-zero at the end if any step failed,
+# naming it and its log.
 set -euo pipefail
 
 CACHE="${DASHBOARD_TOOLS_DIR:-$HOME/.cache/dashboard-deploy-tools}"
 mkdir -p "$CACHE"
 CACHE="$(cd "$CACHE" && pwd -P)" # terraform.rc needs absolute paths
 
-# Nomad 1.7.0+ is BUSL (not to use); 1.6.3 is the newest 1.6.x the Go module
-# proxy serves here (it refuses v1.6.4 and later, and it lists no versions).
-NOMAD_VERSION="${NOMAD_VERSION:-1.6.3}"
+# Versions and checksums: config/tools.env (read by the TypeScript too); the environment overrides.
+# shellcheck source=tools-env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tools-env.sh"
 NOMAD_VERSION="${NOMAD_VERSION#v}"
 
-# Terraform provider versions the stacks require, and the Go module each is
-# built from. *_GOVERSION picks the Go module version to download when the
-# release tag is not a valid Go version for its module path (v2/v3 tags on
-# modules without a /v2 or /v3 suffix need the pseudo-version of the tagged
-# commit); without it, vX.Y.Z and vX.Y.Z+incompatible are tried.
-NOMAD_PROVIDER_VERSION="${NOMAD_PROVIDER_VERSION:-2.5.2}"
-NOMAD_PROVIDER_MODULE="github.com/hashicorp/terraform-provider-nomad"
-NOMAD_PROVIDER_GOVERSION="${NOMAD_PROVIDER_GOVERSION:-}"
-DOCKER_PROVIDER_VERSION="${DOCKER_PROVIDER_VERSION:-3.6.2}"
-DOCKER_PROVIDER_MODULE="github.com/kreuzwerker/terraform-provider-docker"
-DOCKER_PROVIDER_GOVERSION="${DOCKER_PROVIDER_GOVERSION:-}"
-
-TERRAFORM_MIN_VERSION=1.5.0
-TERRAFORM_BUILD_VERSION=1.5.7 # last MPL-2.0 release
+# The providers are built from the release-tag source archives kept beside the repository
+# (../shared/providers; its README gives their provenance): the Go module proxy does not
+# serve them at these versions.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PROVIDER_SOURCES="${DASHBOARD_PROVIDER_SOURCES:-$REPO_ROOT/../shared/providers}"
 
 APT_PACKAGES=(podman docker-registry apache2-utils)
 
@@ -57,7 +46,6 @@ START=$(date +%s)
 log() { printf '[%5ss] %s\n' "$(($(date +%s) - START))" "$*"; }
 
 FAILED=()
-UNAVAILABLE=()
 # run_step NAME FUNCTION [ARGS...]: runs FUNCTION in a subshell with errexit
 # in force (bash ignores set -e inside a function called from an if).
 run_step() {
@@ -71,9 +59,6 @@ run_step() {
   set -e
   if [[ $rc -eq 0 ]]; then
     log "$name: ok ($(($(date +%s) - t0))s)"
-  elif [[ ${STEP_OPTIONAL:-0} == 1 ]]; then
-    log "$name: unavailable ($(($(date +%s) - t0))s)"
-    UNAVAILABLE+=("$name")
   else
     log "$name: FAILED ($(($(date +%s) - t0))s)"
     FAILED+=("$name")
@@ -110,7 +95,7 @@ go_download() {
 # (Time, or Origin's Hash: the commit the proxy resolved the tag to).
 go_info_field() {
   (cd "$CACHE" && go list -m -json "$1" 2>/dev/null) |
-    sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p" | head -n 1
+    sed -n "s/^[[:space:]]*\"$2\": \"\(.*\)\",\{0,1\}\$/\1/p" | sed -n 1p
 }
 
 # Copies a downloaded module to a writable build dir (module cache dirs are
@@ -121,6 +106,10 @@ writable_copy() {
   cp -R "$1" "$2"
   chmod -R u+w "$2"
 }
+
+# The first line of a text. Not "cmd | head -n 1": head closes the pipe early, and under
+# pipefail the writer's SIGPIPE fails the pipeline at random.
+first_line() { printf '%s\n' "${1%%$'\n'*}"; }
 
 stamp_ok() { [[ -x $1 && -f $STAMPS/$2 && "$(cat "$STAMPS/$2")" == "$3" ]]; }
 
@@ -167,7 +156,7 @@ step_terraform() {
   tf=$(PATH="$CACHE/bin:$PATH" command -v terraform || true)
   if [[ -n $tf ]]; then
     have=$(TF_CLI_CONFIG_FILE=/dev/null "$tf" version 2>/dev/null | sed -n '1s/^Terraform v//p')
-    if [[ -n $have && "$(printf '%s\n' "$TERRAFORM_MIN_VERSION" "$have" | sort -V | head -n 1)" == "$TERRAFORM_MIN_VERSION" ]]; then
+    if [[ -n $have && "$(printf '%s\n' "$TERRAFORM_MIN_VERSION" "$have" | sort -V | sed -n 1p)" == "$TERRAFORM_MIN_VERSION" ]]; then
       echo "    using $tf (v$have)"
       return 0
     fi
@@ -181,7 +170,7 @@ step_terraform() {
     go build -trimpath -ldflags "-s -w" -o "$CACHE/bin/terraform.tmp" .)
   mv "$CACHE/bin/terraform.tmp" "$CACHE/bin/terraform"
   rm -rf "$work"
-  TF_CLI_CONFIG_FILE=/dev/null "$CACHE/bin/terraform" version | head -n 1
+  first_line "$(TF_CLI_CONFIG_FILE=/dev/null "$CACHE/bin/terraform" version)"
 }
 
 step_nomad() {
@@ -189,7 +178,7 @@ step_nomad() {
   local stamp
   stamp="$mv $(go env GOVERSION)"
   if stamp_ok "$bin" nomad "$stamp"; then
-    echo "    cached: $("$bin" version | head -n 1)"
+    echo "    cached: $(first_line "$("$bin" version)")"
     return 0
   fi
   local dir hash time api_version api_dir work="$CACHE/build/nomad"
@@ -223,63 +212,66 @@ step_nomad() {
     -o "$bin.tmp" .)
   mv "$bin.tmp" "$bin"
   rm -rf "$work"
-  "$bin" version | head -n 1 | grep -qx "Nomad v$NOMAD_VERSION" || {
-    echo "built binary reports: $("$bin" version | head -n 1)" >&2
+  local reported
+  reported=$(first_line "$("$bin" version)")
+  [[ $reported == "Nomad v$NOMAD_VERSION" ]] || {
+    echo "built binary reports: $reported" >&2
     return 1
   }
   echo "$stamp" >"$STAMPS/nomad"
   echo "    $("$bin" version | tr '\n' ' ')"
 }
 
-# step_provider NAMESPACE TYPE VERSION MODULE GOVERSION LDFLAGS
+# step_provider NAMESPACE TYPE VERSION SHA256 LDFLAGS: builds a provider from its release-tag
+# source archive in $PROVIDER_SOURCES (checked against the sha256 in config/tools.env) into the
+# filesystem mirror. hashicorp/nomad 2.5.2 requires github.com/hashicorp/nomad v1.11, which is
+# neither open source nor served; it uses that module only for its HCL2 jobspec parser, never
+# for `json = true` jobspecs, so it is pointed at the MPL Nomad we build (shared/providers/README.md).
 step_provider() {
-  local ns=$1 type=$2 version=$3 module=$4 goversion=$5 ldflags=$6
+  local ns=$1 type=$2 version=$3 sha=$4 ldflags=$5
   local dest="$MIRROR/registry.terraform.io/$ns/$type/$version/linux_amd64/terraform-provider-${type}_v$version"
-  local candidates=() c dir="" gv="" errs=""
-  if [[ -n $goversion ]]; then candidates=("$goversion"); else
-    candidates=("v$version" "v$version+incompatible")
+  local archive="$PROVIDER_SOURCES/terraform-provider-$type-$version.tar.gz"
+  local replace=""
+  [[ $type != nomad ]] || replace="github.com/hashicorp/nomad=github.com/hashicorp/nomad@v$NOMAD_VERSION"
+  local stamp="$sha $replace $(go env GOVERSION) $ldflags"
+  if stamp_ok "$dest" "$ns-$type-$version" "$stamp"; then
+    echo "    cached: $dest"
+    return 0
   fi
-  for c in "${candidates[@]}"; do
-    if stamp_ok "$dest" "$ns-$type-$version" "$module@$c $(go env GOVERSION) $ldflags"; then
-      echo "    cached: $dest ($module@$c)"
-      return 0
-    fi
-  done
-  for c in "${candidates[@]}"; do
-    if dir=$(go_download "$module@$c" 2>"$LOGS/$type-download.err"); then
-      gv=$c
-      break
-    fi
-    errs+="      $(cat "$LOGS/$type-download.err")"$'\n'
-  done
-  if [[ -z $gv ]]; then
-    echo "the Go module proxy does not serve $module as $ns/$type $version; tried:" >&2
-    printf '%s' "$errs" >&2
-    echo "    set ${type^^}_PROVIDER_GOVERSION to the Go (pseudo-)version of the v$version tag's commit" >&2
+  if [[ ! -f $archive ]]; then
+    echo "no source archive for $ns/$type $version: expected $archive" >&2
+    echo "    (the project's shared/providers beside the repository; DASHBOARD_PROVIDER_SOURCES names another folder)" >&2
     return 1
   fi
-  local found
-  found=$(changelog_version "$dir" || true)
-  if [[ $found != "$version" ]]; then
-    echo "$module@$gv is not $version: its CHANGELOG.md tops out at '${found:-nothing}'" >&2
+  local got
+  got=$(sha256sum "$archive")
+  got=${got%% *}
+  if [[ $got != "$sha" ]]; then
+    echo "$archive has sha256 $got; config/tools.env expects $sha" >&2
     return 1
   fi
   local work="$CACHE/build/provider-$type"
-  writable_copy "$dir" "$work"
-  echo "    building $module@$gv as $ns/$type $version (a few minutes cold)"
-  mkdir -p "$(dirname "$dest")"
-  # Their go.mod files carry replace directives, so "go install mod@version"
-  # refuses them: build inside the copied module instead.
-  if ! (cd "$work" && logged "$LOGS/$type-build.log" go build -trimpath \
-    -ldflags "-s -w $ldflags" -o "$dest.tmp" .); then
-    grep -q 'linkname' "$LOGS/$type-build.log" || return 1
-    echo "    retrying with -checklinkname=0 (old dependency uses //go:linkname)"
-    (cd "$work" && logged "$LOGS/$type-build.log" go build -trimpath \
-      -ldflags "-s -w -checklinkname=0 $ldflags" -o "$dest.tmp" .)
+  rm -rf "$work"
+  mkdir -p "$work" "$(dirname "$dest")"
+  tar xzf "$archive" -C "$work" --strip-components=1
+  local found
+  found=$(changelog_version "$work" || true)
+  if [[ $found != "$version" ]]; then
+    echo "$archive is not $version: its CHANGELOG.md tops out at '${found:-nothing}'" >&2
+    return 1
   fi
+  if [[ -n $replace ]]; then
+    echo "    go.mod: replace $replace (HCL2 parser only; unused for JSON jobspecs)"
+    (cd "$work" && go mod edit -replace "$replace" &&
+      logged "$LOGS/$type-tidy.log" go mod tidy)
+  fi
+  echo "    building $ns/$type $version from $(basename "$archive") (a few minutes cold)"
+  # Their go.mod files carry replace directives: build inside the unpacked module.
+  (cd "$work" && logged "$LOGS/$type-build.log" go build -trimpath \
+    -ldflags "-s -w $ldflags" -o "$dest.tmp" .)
   mv "$dest.tmp" "$dest"
   rm -rf "$work"
-  echo "$module@$gv $(go env GOVERSION) $ldflags" >"$STAMPS/$ns-$type-$version"
+  echo "$stamp" >"$STAMPS/$ns-$type-$version"
   echo "    installed $dest"
 }
 
@@ -302,9 +294,8 @@ EOF
 # Proves the mirror: terraform init of both providers at their exact versions,
 # with the registry unreachable by configuration (only the mirror is allowed).
 step_check_init() {
-  local tmp tf
+  local tmp tf rc=0
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
   cat >"$tmp/main.tf" <<EOF
 terraform {
   required_providers {
@@ -315,7 +306,9 @@ terraform {
 EOF
   tf=$(PATH="$CACHE/bin:$PATH" command -v terraform)
   (cd "$tmp" && logged "$LOGS/terraform-init.log" env TF_CLI_CONFIG_FILE="$CACHE/terraform.rc" \
-    TF_PLUGIN_CACHE_DIR= TF_IN_AUTOMATION=1 "$tf" init -input=false -no-color)
+    TF_PLUGIN_CACHE_DIR= TF_IN_AUTOMATION=1 "$tf" init -input=false -no-color) || rc=$?
+  rm -rf "$tmp"
+  [[ $rc -eq 0 ]] || return "$rc"
   grep -E '^- Installed|^- Using' "$LOGS/terraform-init.log" | sed 's/^/    /'
 }
 
@@ -323,31 +316,25 @@ log "tools cache: $CACHE"
 run_step "apt packages (${APT_PACKAGES[*]})" step_apt
 run_step "terraform >= $TERRAFORM_MIN_VERSION" step_terraform
 run_step "nomad v$NOMAD_VERSION" step_nomad
-# provider_step NAMESPACE TYPE VERSION MODULE GOVERSION LDFLAGS: a provider
-# already in the mirror (built earlier, or copied in from a connected machine)
-# is used as it is; else it is built; if the proxy does not serve it, it is
-# recorded as unavailable.
+# provider_step NAMESPACE TYPE VERSION SHA256 LDFLAGS: a provider this script built is rebuilt
+# when its stamp changes; one an operator copied into the mirror from a connected machine
+# (no stamp; README, "Air-gapped machines") is used as it is.
 provider_step() {
   local name="provider $1/$2 $3"
-  if compgen -G "$MIRROR/registry.terraform.io/$1/$2/$3/linux_amd64/terraform-provider-*" >/dev/null ||
-    compgen -G "$MIRROR/registry.terraform.io/$1/$2/terraform-provider-$2_$3_linux_amd64.zip" >/dev/null; then
-    log "$name: in the mirror"
+  if [[ ! -f $STAMPS/$1-$2-$3 ]] &&
+    { compgen -G "$MIRROR/registry.terraform.io/$1/$2/$3/linux_amd64/terraform-provider-*" >/dev/null ||
+      compgen -G "$MIRROR/registry.terraform.io/$1/$2/terraform-provider-$2_$3_linux_amd64.zip" >/dev/null; }; then
+    log "$name: in the mirror (copied in, not built here)"
     return 0
   fi
-  local optional=1
-  [[ ${TOOLS_REQUIRE_PROVIDERS:-0} != 1 ]] || optional=0
-  STEP_OPTIONAL=$optional run_step "$name" step_provider "$@"
+  run_step "$name" step_provider "$@"
 }
-provider_step hashicorp nomad "$NOMAD_PROVIDER_VERSION" "$NOMAD_PROVIDER_MODULE" "$NOMAD_PROVIDER_GOVERSION" ""
+provider_step hashicorp nomad "$NOMAD_PROVIDER_VERSION" "$NOMAD_PROVIDER_SOURCE_SHA256" ""
 # kreuzwerker's main.go has "var version" set by goreleaser; hashicorp/nomad's has none.
-provider_step kreuzwerker docker "$DOCKER_PROVIDER_VERSION" "$DOCKER_PROVIDER_MODULE" "$DOCKER_PROVIDER_GOVERSION" \
+provider_step kreuzwerker docker "$DOCKER_PROVIDER_VERSION" "$DOCKER_PROVIDER_SOURCE_SHA256" \
   "-X main.version=$DOCKER_PROVIDER_VERSION"
 run_step "terraform.rc" step_config
-if [[ ${#UNAVAILABLE[@]} -eq 0 ]]; then
-  run_step "terraform init check (mirror only)" step_check_init
-else
-  log "terraform init check: skipped (a provider is missing from the mirror)"
-fi
+run_step "terraform init check (mirror only)" step_check_init
 
 log "done in $(($(date +%s) - START))s"
 cat <<EOF
@@ -356,13 +343,6 @@ To use the tools in a shell:
     DASHBOARD_TOOLS_DIR="$CACHE" source .ci/tools/env.sh
 It puts $CACHE/bin first on PATH and sets TF_CLI_CONFIG_FILE=$CACHE/terraform.rc.
 EOF
-if [[ ${#UNAVAILABLE[@]} -gt 0 ]]; then
-  echo
-  echo "UNAVAILABLE here (the Go module proxy does not serve them):"
-  printf '  - %s\n' "${UNAVAILABLE[@]}"
-  echo "The end-to-end tests that deploy through Terraform are skipped until the mirror holds them;"
-  echo "fill it from a connected machine with 'terraform providers mirror' (README, \"Air-gapped machines\")."
-fi
 if [[ ${#FAILED[@]} -gt 0 ]]; then
   echo
   echo "FAILED steps:" >&2

@@ -8,14 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LocalEnvironment } from '../e2e/support/local-environment';
 import { expectSuccess, Project } from '../e2e/support/project';
-import { missingProviders } from '../e2e/support/providers';
+import { requireProviders } from '../e2e/support/providers';
 
 export async function benchNoopDeploy(print: (line: string) => void): Promise<void> {
-  const missing = missingProviders();
-  if (missing.length > 0) {
-    print(`  no-op deploy:                        unavailable (the Terraform mirror lacks ${missing.join(', ')})`);
-    return;
-  }
+  requireProviders();
   const local = await LocalEnvironment.start();
   const project = new Project(local.env);
   try {

@@ -24,14 +24,17 @@ let tools: Record<string, string> | undefined;
  */
 export function toolsEnv(): Record<string, string> {
   if (!tools) {
-    const r = spawnSync('bash', ['-c', '. .ci/tools/env.sh 2>/dev/null; printf "%s\\0%s\\0%s" "$DASHBOARD_TOOLS_DIR" "$PATH" "$TF_CLI_CONFIG_FILE"'], {
+    const names = ['DASHBOARD_TOOLS_DIR', 'PATH', 'TF_CLI_CONFIG_FILE', 'TERRAFORM_BINARY_NAME'] as const;
+    const r = spawnSync('bash', ['-c', `. .ci/tools/env.sh 2>/dev/null; printf "%s\\0" ${names.map((n) => `"$${n}"`).join(' ')}`], {
       cwd: REPO_ROOT,
       env: process.env,
       encoding: 'utf8',
     });
-    const [DASHBOARD_TOOLS_DIR, PATH, TF_CLI_CONFIG_FILE] = r.stdout.split('\0');
-    if (r.status !== 0 || !TF_CLI_CONFIG_FILE) throw new Error(`sourcing .ci/tools/env.sh failed: ${r.stderr}`);
-    tools = { DASHBOARD_TOOLS_DIR: DASHBOARD_TOOLS_DIR!, PATH: PATH!, TF_CLI_CONFIG_FILE, CHECKPOINT_DISABLE: '1' };
+    const values = r.stdout.split('\0');
+    if (r.status !== 0 || values.length < names.length || values.slice(0, names.length).some((v) => !v)) {
+      throw new Error(`sourcing .ci/tools/env.sh failed: ${r.stderr}`);
+    }
+    tools = { ...Object.fromEntries(names.map((n, i) => [n, values[i]!])), CHECKPOINT_DISABLE: '1' };
   }
   return tools;
 }
