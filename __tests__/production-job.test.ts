@@ -25,7 +25,8 @@ const WORKERS = [
   { group: 'sidekiq-short', queues: ['short_update', 'medium_update'], cpu: 1500, mem: 2048, off: true, volume: false },
 ];
 
-const job = jobOf(synthEnvironment(fixtureEnvironment('production')));
+const stack = synthEnvironment(fixtureEnvironment('production'));
+const job = jobOf(stack);
 const group = (name: string): TaskGroup => {
   const g = job.TaskGroups.find((x) => x.Name === name);
   if (!g) throw new Error(`no group ${name}`);
@@ -89,9 +90,22 @@ describe('the production job', () => {
     for (const w of WORKERS) expect(group(w.group).Tasks[0]!.KillTimeout).toBe(30_000_000_000);
   });
 
-  it('pulls with the sensitive Terraform variables, never a literal credential', () => {
+  it('pulls with credentials from the Nomad Variable nomad/jobs/rails: the jobspec holds no credential and no Terraform variable', () => {
     for (const g of job.TaskGroups) {
-      expect(g.Tasks[0]!.Config.auth).toEqual({ username: '${var.registry_pull_username}', password: '${var.registry_pull_password}' });
+      const task = g.Tasks[0]!;
+      // Nomad interpolates these from the task environment the template exports.
+      expect(task.Config.auth).toEqual({ username: '${REGISTRY_PULL_USERNAME}', password: '${REGISTRY_PULL_PASSWORD}' });
+      expect(task.Templates).toEqual([
+        expect.objectContaining({ DestPath: 'secrets/registry-pull.env', Envvars: true, ChangeMode: 'noop', Perms: '0600' }),
+      ]);
+      expect(task.Templates![0]!.EmbeddedTmpl).toContain('{{ with nomadVar "nomad/jobs/rails" }}');
     }
+    expect(stack.resource.nomad_job!.rails.jobspec).not.toContain('var.');
+    expect(stack.resource.nomad_variable!.job_variables).toMatchObject({
+      path: 'nomad/jobs/rails',
+      items: { registry_pull_username: '${var.registry_pull_username}', registry_pull_password: '${var.registry_pull_password}' },
+    });
+    expect(stack.resource.nomad_job!.rails.depends_on).toEqual(['nomad_variable.job_variables']);
+    expect(stack.variable!.registry_pull_password).toMatchObject({ sensitive: true, default: '' });
   });
 });

@@ -11,7 +11,8 @@ import { ImageRuntime } from '../constructs/image/runtime';
 import { Constraint } from '../constructs/nomad/constraint';
 import { Duration } from '../constructs/nomad/duration';
 import { NomadJob } from '../constructs/nomad/job';
-import type { RegistryPullAuth } from '../constructs/nomad/task';
+import { RegistryPullAuth } from '../constructs/nomad/registry-auth';
+import { NomadVariable } from '../constructs/nomad/variable';
 import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
@@ -51,14 +52,17 @@ export class DashboardStack extends TerraformStack {
     this.addOverride('terraform.required_providers.nomad.version', PROVIDER_VERSIONS.nomad);
 
     this.image = this.buildImage(env);
-    const pullAuth = env.registry.pullAuth ? this.pullAuthVariables() : undefined;
 
+    const variables = env.registry.pullAuth ? this.jobVariables(env) : undefined;
+    const pullAuth = variables ? RegistryPullAuth.fromNomadVariable(variables) : undefined;
     this.job = new NomadJob(this, 'rails', {
       jobId: env.job.id,
       datacenters: env.nomad.datacenters,
       ...(region ? { region } : {}),
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       preventDestroy: env.job.preventDestroy,
+      // The tasks read the variable when they start: it exists before the job, and goes after it.
+      ...(variables ? { dependsOn: [variables.resource] } : {}),
     });
 
     const volumes = new Map(Object.entries(env.volumes).map(([name, v]) => [name, Volume.host(name, v)]));
@@ -132,19 +136,29 @@ export class DashboardStack extends TerraformStack {
     });
   }
 
-  /** Credentials Nomad pulls the image with: sensitive Terraform variables, set as TF_VAR_registry_pull_username / _password. */
-  private pullAuthVariables(): RegistryPullAuth {
-    const username = new TerraformVariable(this, 'registry_pull_username', {
-      type: 'string',
-      nullable: false,
-      description: 'Registry user the Nomad clients pull the image as (TF_VAR_registry_pull_username).',
+  /**
+   * Credentials Nomad pulls the image with. They come from sensitive Terraform variables
+   * (TF_VAR_registry_pull_username / _password), go to the Nomad Variable `nomad/jobs/<job>`,
+   * which the tasks read through their workload identity, and never into the jobspec: a plan
+   * shows the jobspec's changed lines, and a changed password as a change of the variable.
+   */
+  private jobVariables(env: Environment): NomadVariable {
+    const input = (name: string, what: string, sensitive: boolean) =>
+      new TerraformVariable(this, name, {
+        type: 'string',
+        // A default, so that Terraform never stops at a prompt; the validation names what is missing.
+        default: '',
+        sensitive,
+        description: `${what[0]!.toUpperCase()}${what.slice(1)} (TF_VAR_${name}).`,
+        validation: [{ condition: `\${var.${name} != ""}`, errorMessage: `Set TF_VAR_${name}: ${what}.` }],
+      });
+    const image = `${env.registry.address}/${env.registry.repository}`;
+    const username = input('registry_pull_username', `the registry user the Nomad clients pull ${image} as`, false);
+    const password = input('registry_pull_password', `the password of that user (kept in the Nomad Variable nomad/jobs/${env.job.id}, never in the jobspec)`, true);
+    return new NomadVariable(this, 'job_variables', {
+      path: `nomad/jobs/${env.job.id}`,
+      ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
+      items: { registry_pull_username: username.stringValue, registry_pull_password: password.stringValue },
     });
-    const password = new TerraformVariable(this, 'registry_pull_password', {
-      type: 'string',
-      nullable: false,
-      sensitive: true,
-      description: 'Password of that user (TF_VAR_registry_pull_password). Never written to synth output.',
-    });
-    return { username: username.stringValue, password: password.stringValue };
   }
 }

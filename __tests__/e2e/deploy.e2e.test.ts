@@ -62,6 +62,10 @@ describe('cdktf against the local environment', () => {
     const diff = expectSuccess(project.diff(), 'cdktf diff local');
     expect(diff.output).toMatch(/nomad_job\.rails (\(rails\/job\) )?will be updated in-place/);
     expect(diff.output).not.toMatch(/docker_image\.image (\(image\/build\) )?(must be replaced|will be created)/);
+    // The jobspec holds no secret, so Terraform shows the changed line itself.
+    expect(diff.output).not.toContain('(sensitive value)');
+    expect(diff.output).toMatch(/~ +"?MemoryMB"? += 512 -> 640/);
+    process.stdout.write(`\n--- cdktf diff local (memory change) ---\n${diff.output}\n`);
     const stored = await deployed();
     expect(stored.Version).toBe(1);
     expect(await changedGroups()).toEqual(['sidekiq-long']);

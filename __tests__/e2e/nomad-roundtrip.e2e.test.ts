@@ -27,11 +27,7 @@ describe('the local job against a real Nomad agent', () => {
   const render = (): JobDocument => {
     expectSuccess(project.synth(), 'cdktf synth');
     const jobspec: string = project.stack().resource.nomad_job!.rails.jobspec;
-    const evaluated = evaluateJobspec(jobspec, {
-      imageDigest,
-      pullUsername: local.env.DOCKER_REGISTRY_USER,
-      pullPassword: local.env.DOCKER_REGISTRY_PASS,
-    });
+    const evaluated = evaluateJobspec(jobspec, { imageDigest });
     return JSON.parse(evaluated) as JobDocument;
   };
 
@@ -67,13 +63,15 @@ describe('the local job against a real Nomad agent', () => {
     expect(local.startOutput).not.toContain(local.env.DOCKER_REGISTRY_PASS);
   });
 
-  it('Terraform hands over Nomad\'s ${node.unique.name} intact and resolves its own references', () => {
+  it('Terraform hands over Nomad\'s ${node.unique.name} and ${REGISTRY_PULL_*} intact and resolves its own references', () => {
     const constrained = sent.Job.TaskGroups.filter((g) => g.Constraints);
     expect(constrained.map((g) => g.Name)).toEqual(['sidekiq-constant', 'sidekiq-daily', 'sidekiq-long', 'sidekiq-medium', 'sidekiq-short']);
     for (const g of constrained) expect(g.Constraints).toEqual([{ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' }]);
     const config = sent.Job.TaskGroups[0]!.Tasks[0]!.Config;
     expect(config.image).toBe(`${local.env.LOCAL_REGISTRY_ADDRESS}/wikiedu-web@${imageDigest}`);
-    expect(config.auth).toEqual({ username: local.env.DOCKER_REGISTRY_USER, password: local.env.DOCKER_REGISTRY_PASS });
+    // Nomad interpolates these from the task environment; the jobspec carries no credential.
+    expect(config.auth).toEqual({ username: '${REGISTRY_PULL_USERNAME}', password: '${REGISTRY_PULL_PASSWORD}' });
+    expect(JSON.stringify(sent)).not.toContain(local.env.DOCKER_REGISTRY_PASS);
   });
 
   it('the job pulls the manifest pushed under the tag the stack names, by digest', async () => {

@@ -44,6 +44,7 @@ export interface Task {
   Config: Record<string, unknown>;
   Env?: Record<string, string>;
   Resources: Resources;
+  Templates?: Template[];
   VolumeMounts?: VolumeMount[];
   KillTimeout?: Nanoseconds;
   KillSignal?: string;
@@ -124,6 +125,21 @@ export interface VolumeMount {
   Volume: string;
   Destination: string;
   ReadOnly: boolean;
+}
+
+/** A consul-template file Nomad renders for a task before it starts (api/tasks.go `Template`). */
+export interface Template {
+  /** The template text: consul-template syntax (`{{ with nomadVar "nomad/jobs/rails" }}…{{ end }}`). */
+  EmbeddedTmpl: string;
+  /** Where it is written, relative to the task directory (`secrets/…` is private to the task). */
+  DestPath: string;
+  /** What Nomad does when the rendered text changes. */
+  ChangeMode: 'restart' | 'signal' | 'noop';
+  ChangeSignal?: string;
+  /** The rendered file is `KEY=value` lines, exported to the task's environment. */
+  Envvars?: boolean;
+  /** Octal file mode of the rendered file, e.g. "0600". */
+  Perms?: string;
 }
 
 export interface RestartPolicy {

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Lazy } from 'cdktf';
+import { type ITerraformDependable, Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
 import { duplicates, TaskGroup } from './group';
@@ -20,6 +20,12 @@ export interface NomadJobProps {
    * @default false
    */
   readonly preventDestroy?: boolean;
+  /**
+   * Resources that must exist before the job is registered (and go after it), such as the
+   * Nomad Variable its tasks read when they start.
+   * @default []
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 /**
@@ -42,6 +48,7 @@ export class NomadJob extends Construct {
       jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),
       json: true,
       ...(props.preventDestroy ? { lifecycle: { preventDestroy: true } } : {}),
+      ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
     });
     // The Terraform address is `nomad_job.<job ID>`, whatever the construct tree looks like.
     this.resource.overrideLogicalId(props.jobId.replace(/[^A-Za-z0-9_-]/g, '_'));

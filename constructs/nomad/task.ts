@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import type { Task } from './api';
 import type { Duration } from './duration';
+import type { RegistryPullAuth } from './registry-auth';
 import type { VolumeMountOptions } from './volume';
 import type { IContainerImage } from '../image/container-image';
 
@@ -14,12 +15,6 @@ export interface TaskResources {
    * @default - no oversubscription
    */
   readonly memoryMaxMB?: number;
-}
-
-/** Credentials the docker driver uses to pull the image. Values may be Terraform references. */
-export interface RegistryPullAuth {
-  readonly username: string;
-  readonly password: string;
 }
 
 export interface DockerTaskProps {
@@ -38,7 +33,10 @@ export interface DockerTaskProps {
    * @default [] - Connect services in bridge mode need none
    */
   readonly ports?: readonly string[];
-  /** @default - the pull is anonymous, or uses the Nomad client's own docker auth */
+  /**
+   * Credentials for the image pull, read from a Nomad Variable at run time: the jobspec holds none.
+   * @default - the pull is anonymous, or uses the Nomad client's own docker auth
+   */
   readonly pullAuth?: RegistryPullAuth;
   /**
    * How long Nomad waits after the kill signal before it kills the task.
@@ -99,7 +97,7 @@ export class DockerTask extends Construct {
       image: image.reference,
       ...image.runtime.commandConfig(command),
       ...(this.ports.length > 0 ? { ports: [...this.ports] } : {}),
-      ...(pullAuth ? { auth: { username: pullAuth.username, password: pullAuth.password } } : {}),
+      ...(pullAuth ? { auth: pullAuth.dockerAuth() } : {}),
     };
     return {
       Name: this.taskName,
@@ -111,6 +109,7 @@ export class DockerTask extends Construct {
         MemoryMB: resources.memoryMB,
         ...(resources.memoryMaxMB !== undefined ? { MemoryMaxMB: resources.memoryMaxMB } : {}),
       },
+      ...(pullAuth ? { Templates: [pullAuth.template()] } : {}),
       ...(this.mounts.length > 0
         ? {
             VolumeMounts: this.mounts.map((m) => ({

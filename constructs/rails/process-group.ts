@@ -3,7 +3,8 @@ import { ConnectService, type Upstream } from '../nomad/connect';
 import type { Constraint } from '../nomad/constraint';
 import type { Duration } from '../nomad/duration';
 import { type RollingUpdate, TaskGroup } from '../nomad/group';
-import { DockerTask, type RegistryPullAuth, type TaskResources } from '../nomad/task';
+import type { RegistryPullAuth } from '../nomad/registry-auth';
+import { DockerTask, type TaskResources } from '../nomad/task';
 import type { VolumeMountOptions } from '../nomad/volume';
 import type { IContainerImage } from '../image/container-image';
 

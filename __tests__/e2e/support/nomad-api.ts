@@ -51,4 +51,46 @@ export class NomadApi {
     if (!res.ok) throw new Error(`GET /v1/job/${id}/versions: ${res.status} ${await res.text()}`);
     return (await res.json()) as never;
   }
+
+  /** A Nomad Variable's items, or undefined when there is none at that path. */
+  async variableItems(path: string): Promise<Record<string, string> | undefined> {
+    const res = await this.get(`/v1/var/${path}`);
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`GET /v1/var/${path}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { Items: Record<string, string> }).Items;
+  }
+
+  /** The job's allocations, newest first. */
+  async allocations(jobId: string): Promise<Array<{ ID: string; ClientStatus: string; TaskGroup: string; TaskStates?: Record<string, { State: string; Failed: boolean; Events: Array<{ Type: string; DisplayMessage: string }> }> }>> {
+    const res = await this.get(`/v1/job/${encodeURIComponent(jobId)}/allocations`);
+    if (!res.ok) throw new Error(`GET /v1/job/${jobId}/allocations: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as Array<{ ID: string; ClientStatus: string; TaskGroup: string; CreateIndex: number }>).sort((a, b) => b.CreateIndex - a.CreateIndex) as never;
+  }
+
+  /** Waits for an allocation of the job in a client status, failing with its task events after `seconds`. */
+  async waitForAllocation(jobId: string, status: 'running' | 'complete', seconds = 60): Promise<string> {
+    const deadline = Date.now() + seconds * 1000;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      const [alloc] = await this.allocations(jobId);
+      last = alloc;
+      if (alloc?.ClientStatus === status) return alloc.ID;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`no allocation of ${jobId} became ${status} in ${seconds}s; last: ${JSON.stringify(last)}`);
+  }
+
+  /** A file of an allocation, as `/v1/client/fs/cat` returns it (path relative to the allocation directory). */
+  async readAllocFile(allocId: string, path: string): Promise<string> {
+    const res = await this.get(`/v1/client/fs/cat/${allocId}?path=${encodeURIComponent(path)}`);
+    if (!res.ok) throw new Error(`fs/cat ${path}: ${res.status} ${await res.text()}`);
+    return res.text();
+  }
+
+  /** The mode of a file of an allocation (`-rw-------`). */
+  async allocFileMode(allocId: string, path: string): Promise<string> {
+    const res = await this.get(`/v1/client/fs/stat/${allocId}?path=${encodeURIComponent(path)}`);
+    if (!res.ok) throw new Error(`fs/stat ${path}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { FileMode: string }).FileMode;
+  }
 }

@@ -10,7 +10,7 @@ import { toolsEnv } from './local-environment';
  * its resource references become variables, and `terraform apply` evaluates it. Terraform's
  * own template parsing ($${…} escapes, ${var.…} references) is what runs.
  */
-export function evaluateJobspec(jobspec: string, values: { imageDigest: string; pullUsername: string; pullPassword: string }): string {
+export function evaluateJobspec(jobspec: string, values: { imageDigest: string }): string {
   const dir = mkdtempSync(join(tmpdir(), 'tf-eval-'));
   try {
     const references = jobspec.match(/\$\{docker_registry_image\.[A-Za-z0-9_-]+\.sha256_digest\}/g) ?? [];
@@ -19,12 +19,8 @@ export function evaluateJobspec(jobspec: string, values: { imageDigest: string; 
     writeFileSync(
       join(dir, 'main.tf.json'),
       JSON.stringify({
-        variable: {
-          image_digest: { type: 'string' },
-          registry_pull_username: { type: 'string' },
-          registry_pull_password: { type: 'string', sensitive: true },
-        },
-        output: { jobspec: { value, sensitive: true } },
+        variable: { image_digest: { type: 'string' } },
+        output: { jobspec: { value } },
       }),
     );
     const env = {
@@ -32,8 +28,6 @@ export function evaluateJobspec(jobspec: string, values: { imageDigest: string; 
       ...toolsEnv(),
       TF_IN_AUTOMATION: '1',
       TF_VAR_image_digest: values.imageDigest,
-      TF_VAR_registry_pull_username: values.pullUsername,
-      TF_VAR_registry_pull_password: values.pullPassword,
     };
     const tf = (...args: string[]) => {
       const r = spawnSync('terraform', [...args, '-no-color'], { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
