@@ -56,9 +56,9 @@ describe('the app, run as cdktf synth runs it', () => {
 describe('an invalid configuration', () => {
   const run = runApp({ DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest' });
 
-  it('fails synth with the environment, the path and the rule, and no stack trace', () => {
+  it('fails synth naming the variable, its value, the path and the rule, and no stack trace', () => {
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain("invalid configuration for environment 'production'");
+    expect(run.stderr).toContain("invalid DASHBOARD_IMAGE='docker.wikiedu.org/wikiedu-web:latest' (read by every stack: production, staging, local)");
     expect(run.stderr).toContain('image.reference: must be pinned by digest');
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(existsSync(join(run.outdir, 'stacks/production/cdk.tf.json'))).toBe(false);

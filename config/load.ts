@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { ZodError } from 'zod';
 import { hashBuildContext } from './build-context';
 import type { EdgeInputs } from './edge';
+import { OPERATOR_INPUT_OF } from './operator-inputs';
 import { local } from './local';
 import { production } from './production';
 import { environmentSchema, type Environment, type EnvironmentInput } from './schema';
@@ -16,10 +17,26 @@ export const ENVIRONMENTS: Readonly<Record<string, (edge: EdgeInputs) => Environ
 
 /** A configuration that breaks a rule: the message names the environment, the path and the rule. */
 export class ConfigError extends Error {
-  constructor(readonly environment: string, readonly issues: readonly string[]) {
-    super(`invalid configuration for environment '${environment}':\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+  constructor(
+    readonly environment: string,
+    readonly issues: readonly string[],
+    heading = `invalid configuration for environment '${environment}'`,
+  ) {
+    super(`${heading}:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * An operator input (DASHBOARD_IMAGE, …) that breaks a rule. Every stack reads the same inputs
+ * (cdktf synthesizes every stack for every command), so the error names the variable and the
+ * value it got, not the first environment that happened to read it.
+ */
+function operatorInputError(error: ConfigError, edge: EdgeInputs): ConfigError {
+  const inputs = [...new Set(error.issues.map((i) => OPERATOR_INPUT_OF[i.split(':')[0]!]).filter((v): v is string => !!v && edge.env[v] !== undefined))];
+  if (inputs.length === 0) return error;
+  const named = inputs.map((v) => `${v}='${edge.env[v]}'`).join(', ');
+  return new ConfigError(error.environment, error.issues, `invalid ${named} (read by every stack: ${Object.keys(ENVIRONMENTS).join(', ')})`);
 }
 
 /** Validates an environment as written and fills its defaults. */
@@ -45,7 +62,12 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   if (!make) {
     throw new ConfigError(name, [`no such environment; known: ${Object.keys(ENVIRONMENTS).join(', ')}`]);
   }
-  const environment = parseEnvironment(make(edge), name);
+  let environment: Environment;
+  try {
+    environment = parseEnvironment(make(edge), name);
+  } catch (e) {
+    throw e instanceof ConfigError ? operatorInputError(e, edge) : e;
+  }
   const { image } = environment;
   if (image.source !== 'build') return environment;
   if (!existsSync(image.context)) return environment;
@@ -53,7 +75,7 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
     throw new ConfigError(name, [`image.context: '${image.context}' is not a directory`]);
   }
   if (!existsSync(`${image.context}/${image.dockerfile}`)) {
-    throw new ConfigError(name, [`image.dockerfile: '${image.dockerfile}' does not exist in the build context '${image.context}'`]);
+    throw operatorInputError(new ConfigError(name, [`image.dockerfile: '${image.dockerfile}' does not exist in the build context '${image.context}'`]), edge);
   }
   const started = Date.now();
   const digest = hashBuildContext(image.context, image.dockerfile);

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
 import { production } from './production';
@@ -18,8 +19,21 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     nomad: { address: env.LOCAL_NOMAD_ADDR ?? `http://127.0.0.1:${LOCAL_PORTS.nomadHttp}`, datacenters: ['dc1'] },
     job: { ...prod.job, preventDestroy: false },
     registry: { ...prod.registry, address: env.LOCAL_REGISTRY_ADDRESS ?? `127.0.0.1:${LOCAL_PORTS.registry}`, plainHttp: true },
+    image: prod.image.source === 'build' ? { ...prod.image, daemon: localDaemon(edge) } : prod.image,
     web: { ...prod.web, count: 1, resources: { cpu: 500, memoryMB: 1024 } },
     workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),
     env: { ...prod.env, RAILS_ENV: 'development' },
   };
+}
+
+/**
+ * The Docker API the local environment's podman serves (`.local/podman.sock`, as
+ * `.ci/local/common.sh` places it), or the unix socket DOCKER_HOST names. A deploy checks it is
+ * there before planning, and says how to start it.
+ */
+function localDaemon({ env, cwd }: EdgeInputs): { socket: string; notRunning: string } | undefined {
+  const host = env.DOCKER_HOST;
+  if (host && !host.startsWith('unix://')) return undefined;
+  const socket = host ? host.slice('unix://'.length) : resolve(cwd, env.LOCAL_STATE_DIR ?? '.local', 'podman.sock');
+  return { socket, notRunning: `The local environment is not running (no Docker API at ${socket}): start it with npm run local:up.` };
 }

@@ -17,6 +17,14 @@ export function nomadConnection({ env }: EdgeInputs): Pick<EnvironmentInput['nom
   };
 }
 
+/** The operator variable behind each config path it sets (for errors that name what the operator typed). */
+export const OPERATOR_INPUT_OF: Readonly<Record<string, string>> = {
+  'image.reference': 'DASHBOARD_IMAGE',
+  'image.runtime': 'DASHBOARD_IMAGE_RUNTIME',
+  'image.context': 'DASHBOARD_SOURCE',
+  'image.dockerfile': 'DASHBOARD_DOCKERFILE',
+};
+
 /**
  * Where the image comes from. By default the Rails checkout is built: DASHBOARD_SOURCE names
  * it (else `defaultContext`, beside this repo). DASHBOARD_IMAGE names a prebuilt image by

@@ -47,6 +47,8 @@ const image = z.discriminatedUnion('source', [
       /** Content hash of the context, computed by the loader; absent when the context is not on this machine. */
       contextHash: z.string().regex(/^[a-f0-9]{64}$/).optional(),
       platform: z.string().optional(),
+      /** A Docker daemon on a unix socket that must be there when Terraform plans (the local environment's podman). */
+      daemon: z.object({ socket: z.string().startsWith('/', 'must be an absolute path'), notRunning: z.string().min(1) }).strict().optional(),
     })
     .strict(),
   z

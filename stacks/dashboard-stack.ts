@@ -1,11 +1,9 @@
 import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
-import { Annotations, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
-import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import type { Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
-import { BuiltImage } from '../constructs/image/built-image';
 import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
 import { ImageRuntime } from '../constructs/image/runtime';
 import { Constraint } from '../constructs/nomad/constraint';
@@ -112,25 +110,15 @@ export class DashboardStack extends TerraformStack {
     const { image, registry } = env;
     const runtime = image.runtime === 'buildpacks' ? ImageRuntime.buildpacks() : ImageRuntime.direct();
     if (image.source === 'prebuilt') return ContainerImage.fromDigest(image.reference, runtime);
-
-    // Registry credentials for the push: the provider reads DOCKER_REGISTRY_USER / DOCKER_REGISTRY_PASS at plan time.
-    new DockerProvider(this, 'docker', {
-      registryAuth: [{ address: registry.plainHttp ? `http://${registry.address}` : registry.address }],
-    });
     this.addOverride('terraform.required_providers.docker.version', PROVIDER_VERSIONS.docker);
-    let contextHash = image.contextHash;
-    if (!contextHash) {
-      Annotations.of(this).addWarning(
-        `build context '${image.context}' is not on this machine: synth goes on, but a deploy cannot build the image. ` +
-          `Set DASHBOARD_SOURCE to the Rails checkout, or DASHBOARD_IMAGE to a prebuilt image digest.`,
-      );
-      contextHash = '0'.repeat(64);
-    }
-    return new BuiltImage(this, 'image', {
+    return ContainerImage.fromBuild(this, 'image', {
       repository: `${registry.address}/${registry.repository}`,
+      registry,
       context: image.context,
       dockerfile: image.dockerfile,
-      contextHash,
+      ...(image.contextHash ? { contextHash: image.contextHash } : {}),
+      missingContext: 'Set DASHBOARD_SOURCE to the Rails checkout, or DASHBOARD_IMAGE to a prebuilt image by digest.',
+      ...(image.daemon ? { daemon: image.daemon } : {}),
       runtime,
       ...(image.platform ? { platform: image.platform } : {}),
     });

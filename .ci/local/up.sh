@@ -183,12 +183,21 @@ wait_for podman "$PODMAN_SOCK" "podman (Docker API on unix://$PODMAN_SOCK)" podm
 (
   umask 077
   {
-    echo "# Written by .ci/local/up.sh: source it to talk to the local environment."
+    echo "# Written by .ci/local/up.sh: source it to deploy to the local environment."
+    echo "# The tools (npm run tools) first on PATH, Terraform reading their offline mirror:"
+    printf 'export DASHBOARD_TOOLS_DIR=%q\n' "$DASHBOARD_TOOLS_DIR"
+    printf '. %q\n' "$REPO_ROOT/.ci/tools/env.sh"
+    echo "export CHECKPOINT_DISABLE=1"
+    echo "# Where the local stack deploys (config/local.ts reads LOCAL_*; nomad and curl read NOMAD_ADDR):"
     printf 'export NOMAD_ADDR=%q\n' "$NOMAD_ADDR_LOCAL"
+    printf 'export LOCAL_NOMAD_ADDR=%q\n' "$NOMAD_ADDR_LOCAL"
+    printf 'export LOCAL_REGISTRY_ADDRESS=%q\n' "$REGISTRY_ADDR"
     printf 'export DOCKER_HOST=%q\n' "unix://$PODMAN_SOCK"
+    echo "# The push (docker provider) and the pull (stored in the Nomad Variable nomad/jobs/rails):"
     printf 'export DOCKER_REGISTRY_USER=%q\n' "$REGISTRY_USER"
     printf 'export DOCKER_REGISTRY_PASS=%q\n' "$REGISTRY_PASS"
-    printf 'export LOCAL_REGISTRY_ADDRESS=%q\n' "$REGISTRY_ADDR"
+    printf 'export TF_VAR_registry_pull_username=%q\n' "$REGISTRY_USER"
+    printf 'export TF_VAR_registry_pull_password=%q\n' "$REGISTRY_PASS"
   } >"$STATE/local.env.tmp"
 )
 mv "$STATE/local.env.tmp" "$STATE/local.env"
@@ -198,5 +207,6 @@ local environment is up:
   nomad     $NOMAD_ADDR_LOCAL
   registry  http://$REGISTRY_ADDR (user $REGISTRY_USER; password in ${LOCAL_REGISTRY_PASS:+LOCAL_REGISTRY_PASS and }$STATE/local.env)
   docker    unix://$PODMAN_SOCK (podman)
-  source $STATE/local.env
+To deploy to it, in this shell: source $STATE/local.env
+(the tools on PATH, these addresses, and the push and pull credentials), then: npm run deploy -- local
 EOF

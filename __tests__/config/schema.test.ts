@@ -75,10 +75,22 @@ describe('loadEnvironment', () => {
     expect(env.image.source === 'build' && env.image.contextHash).toBeUndefined();
   });
 
-  it('refuses a context without the named Dockerfile', () => {
+  it('refuses a context without the named Dockerfile, naming the variable that named it', () => {
     expect(() => loadEnvironment('production', fixtureEdge({ DASHBOARD_DOCKERFILE: 'Dockerfile.prod' }))).toThrow(
-      /image.dockerfile: 'Dockerfile.prod' does not exist in the build context/,
+      /^invalid DASHBOARD_DOCKERFILE='Dockerfile.prod' \(read by every stack: production, staging, local\):\n  - image.dockerfile: 'Dockerfile.prod' does not exist in the build context/,
     );
+  });
+
+  it('names the operator variable and its value, whichever stack reads it first', () => {
+    for (const stack of ['production', 'local']) {
+      expect(() => loadEnvironment(stack, fixtureEdge({ DASHBOARD_IMAGE: 'wikiedu-web:latest' }))).toThrow(
+        "invalid DASHBOARD_IMAGE='wikiedu-web:latest' (read by every stack: production, staging, local):\n  - image.reference: must be pinned by digest",
+      );
+    }
+  });
+
+  it('an error in the committed config still names the environment', () => {
+    expect(() => parseEnvironment({ ...production(fixtureEdge()), web: undefined }, 'production')).toThrow(/^invalid configuration for environment 'production':/);
   });
 
   it('DASHBOARD_IMAGE switches to a prebuilt buildpacks image, with no build', () => {

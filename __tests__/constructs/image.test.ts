@@ -1,9 +1,10 @@
 import { Testing, TerraformStack } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { describe, expect, it } from 'vitest';
-import { BuiltImage } from '../../constructs/image/built-image';
+import { BuiltImage, type ImageBuildProps } from '../../constructs/image/built-image';
 import { ContainerImage } from '../../constructs/image/container-image';
 import { ImageRuntime } from '../../constructs/image/runtime';
+import { DeployCheck } from '../../constructs/terraform/deploy-check';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const HASH = 'b'.repeat(64);
@@ -84,5 +85,65 @@ describe('BuiltImage', () => {
 
   it('refuses a context hash that is not a hex digest', () => {
     expect(() => synth({ contextHash: 'latest' })).toThrow(/contextHash must be a hex digest, got 'latest'/);
+  });
+});
+
+describe('ContainerImage.fromBuild', () => {
+  const build = (props: Partial<ImageBuildProps> = {}) => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    ContainerImage.fromBuild(stack, 'image', {
+      repository: 'registry.example.org/app',
+      registry: { address: 'registry.example.org' },
+      context: '/src/app',
+      contextHash: HASH,
+      missingContext: 'Set SOURCE to the checkout.',
+      runtime: ImageRuntime.direct(),
+      ...props,
+    });
+    return { stack, json: JSON.parse(Testing.synth(stack, true)) };
+  };
+
+  it('sets up the docker provider with the registry it pushes to', () => {
+    expect(build().json.provider.docker).toEqual([{ registry_auth: [{ address: 'registry.example.org' }] }]);
+    expect(build({ registry: { address: '127.0.0.1:5000', plainHttp: true } }).json.provider.docker[0].registry_auth).toEqual([{ address: 'http://127.0.0.1:5000' }]);
+  });
+
+  it('with the context on this machine, has no deploy check and no warning', () => {
+    const { stack, json } = build();
+    expect(json.variable).toBeUndefined();
+    expect(Testing.synth(stack)).not.toContain('build_context');
+  });
+
+  it('without the context, still synthesizes, warns, and stops a plan before it starts, saying what to set', () => {
+    const { stack, json } = build({ contextHash: undefined });
+    const warnings = stack.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
+    expect(warnings).toEqual([expect.stringContaining("build context '/src/app' is not on this machine")]);
+    expect(json.variable.build_context).toEqual({
+      type: 'string',
+      default: '/src/app/Dockerfile',
+      description: expect.stringContaining('Checked when Terraform plans'),
+      validation: [{ condition: '${try(fileexists(var.build_context), true)}', error_message: 'There is no build context at /src/app. Set SOURCE to the checkout.' }],
+    });
+  });
+
+  it('a daemon on a unix socket is checked at plan time, and the provider talks to it', () => {
+    const { json } = build({ daemon: { socket: '/run/podman.sock', notRunning: 'The daemon is not running: start it.' } });
+    expect(json.provider.docker[0].host).toBe('unix://${var.docker_socket}');
+    expect(json.variable.docker_socket).toMatchObject({
+      default: '/run/podman.sock',
+      validation: [{ condition: '${try(fileexists(var.docker_socket), true)}', error_message: 'The daemon is not running: start it.' }],
+    });
+  });
+});
+
+describe('DeployCheck', () => {
+  const stack = () => new TerraformStack(Testing.app(), 'test');
+
+  it('refuses a relative path', () => {
+    expect(() => DeployCheck.pathExists(stack(), 'x', { path: 'rel/path', message: 'Missing.' })).toThrow("deploy check 'x': path must be absolute, got 'rel/path'");
+  });
+
+  it('refuses a message Terraform would refuse (capital letter, full stop)', () => {
+    expect(() => DeployCheck.pathExists(stack(), 'x', { path: '/p', message: 'missing' })).toThrow(/must start with a capital letter and end with a full stop, got 'missing'/);
   });
 });

@@ -10,6 +10,9 @@ import { missingFrom } from './support/subset';
  * providers from the offline mirror. Each test gets a fresh local environment (ports and
  * state) and a fresh checkout.
  */
+/** Terraform wraps its messages; cdktf indents them. */
+const oneLine = (output: string) => output.replace(/\s+/g, ' ');
+
 describe('cdktf against the local environment', () => {
   let local: LocalEnvironment;
   let project: Project;
@@ -122,6 +125,25 @@ describe('cdktf against the local environment', () => {
     expect(run.status).not.toBe(0);
     expect(run.output).toContain('image.reference: must be pinned by digest');
     expect(await local.nomad.job('rails')).toBeUndefined();
+  });
+
+  it('without the build context, deploy stops before planning, naming DASHBOARD_SOURCE', async () => {
+    const run = project.with({ DASHBOARD_SOURCE: `${project.dir}/no-such-checkout` }).deploy();
+    expect(run.status).not.toBe(0);
+    expect(oneLine(run.output)).toContain(`There is no build context at ${project.dir}/no-such-checkout. Set DASHBOARD_SOURCE to the Rails checkout`);
+    expect(run.output).not.toMatch(/Dockerfile: no such file/);
+    expect(local.builds()).toBe(0);
+    expect(await local.nomad.job('rails')).toBeUndefined();
+    expect(await local.nomad.variableItems('nomad/jobs/rails')).toBeUndefined();
+  });
+
+  it('with the local environment stopped, deploy says so and names npm run local:up', () => {
+    const socket = local.env.DOCKER_HOST.replace(/^unix:\/\//, '');
+    local.stop();
+    const run = project.deploy();
+    expect(run.status).not.toBe(0);
+    expect(oneLine(run.output)).toContain(`The local environment is not running (no Docker API at ${socket}): start it with npm run local:up.`);
+    expect(run.output).not.toContain('Error pinging Docker server');
   });
 
   it('destroy deregisters the job', async () => {

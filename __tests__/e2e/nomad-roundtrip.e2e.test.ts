@@ -120,7 +120,7 @@ describe('the local job against a real Nomad agent', () => {
     const run = project.with({ DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest' }).synth();
     project.reset();
     expect(run.status).not.toBe(0);
-    expect(run.output).toContain("invalid configuration for environment 'production'");
+    expect(run.output).toContain("invalid DASHBOARD_IMAGE='docker.wikiedu.org/wikiedu-web:latest' (read by every stack: production, staging, local)");
     expect(run.output).toContain('image.reference: must be pinned by digest');
   });
 

@@ -1,8 +1,11 @@
 import { Construct } from 'constructs';
+import { Annotations } from 'cdktf';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { RegistryImage } from '@cdktf/provider-docker/lib/registry-image';
 import type { IContainerImage } from './container-image';
 import type { ImageRuntime } from './runtime';
+import { DeployCheck } from '../terraform/deploy-check';
 
 export interface BuiltImageProps {
   /** Where the image is pushed, without tag: `docker.wikiedu.org/wikiedu-web`. */
@@ -68,4 +71,41 @@ export class BuiltImage extends Construct implements IContainerImage {
     this.registryImage.overrideLogicalId(id);
     this.reference = `${props.repository}@${this.registryImage.sha256Digest}`;
   }
+}
+
+export interface ImageBuildProps extends Omit<BuiltImageProps, 'contextHash'> {
+  /** The context's content hash. @default - the context is not on this machine: see `missingContext` */
+  readonly contextHash?: string;
+  /** What to do when the context is missing, in a sentence: "Set SOURCE to the app's checkout." */
+  readonly missingContext: string;
+  /** The registry the image is pushed to: its credentials come from the provider's environment. */
+  readonly registry: { readonly address: string; readonly plainHttp?: boolean };
+  /**
+   * A Docker daemon on a unix socket that must exist when Terraform plans, and what to say
+   * when it does not ("The local environment is not running: start it with …").
+   * @default - the provider's own (DOCKER_HOST, else the local socket), unchecked
+   */
+  readonly daemon?: { readonly socket: string; readonly notRunning: string };
+}
+
+/** `ContainerImage.fromBuild`: the docker provider, the deploy checks and the build. */
+export function buildWithDockerProvider(scope: Construct, id: string, props: ImageBuildProps): IContainerImage {
+  const { registry, daemon, missingContext, contextHash, ...build } = props;
+  const socket = daemon
+    ? DeployCheck.pathExists(scope, 'docker_socket', { path: daemon.socket, message: daemon.notRunning })
+    : undefined;
+  // Push credentials: the provider reads DOCKER_REGISTRY_USER / DOCKER_REGISTRY_PASS at plan time.
+  new DockerProvider(scope, 'docker', {
+    ...(socket ? { host: `unix://${socket.value}` } : {}),
+    registryAuth: [{ address: registry.plainHttp ? `http://${registry.address}` : registry.address }],
+  });
+  if (!contextHash) {
+    const dockerfile = `${build.context}/${build.dockerfile ?? 'Dockerfile'}`;
+    Annotations.of(scope).addWarning(
+      `build context '${build.context}' is not on this machine: synth goes on, but a deploy stops before planning. ${missingContext}`,
+    );
+    DeployCheck.pathExists(scope, 'build_context', { path: dockerfile, message: `There is no build context at ${build.context}. ${missingContext}` });
+  }
+  // Without the context the tag is a placeholder: the deploy check stops any plan that would build it.
+  return new BuiltImage(scope, id, { ...build, contextHash: contextHash ?? '0'.repeat(64) });
 }

@@ -1,4 +1,6 @@
+import type { Construct } from 'constructs';
 import { ImageRuntime } from './runtime';
+import { buildWithDockerProvider, type ImageBuildProps } from './built-image';
 
 /** An image a task can run. */
 export interface IContainerImage {
@@ -10,8 +12,18 @@ export interface IContainerImage {
 
 const DIGEST_REFERENCE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*@sha256:[a-f0-9]{64}$/;
 
-/** Ways to name an image that was built elsewhere. A build with the docker provider is `BuiltImage`. */
+/** Where a task's image comes from: built and pushed at deploy, or built elsewhere and named by digest. */
 export class ContainerImage {
+  /**
+   * Built from a context with the docker provider and pushed, named by the pushed digest. Sets
+   * up the docker provider in the stack. A context that is not on this machine still
+   * synthesizes (with a warning), and `cdktf diff`/`deploy` stop before planning with
+   * `props.missingContext`.
+   */
+  static fromBuild(scope: Construct, id: string, props: ImageBuildProps): IContainerImage {
+    return buildWithDockerProvider(scope, id, props);
+  }
+
   /**
    * A prebuilt image pinned by digest, e.g. one `pack build` pushed:
    * `docker.wikiedu.org/wikiedu-web@sha256:…`. A tag is not accepted: a tag can move, a digest
