@@ -105,7 +105,7 @@ describe('the production job', () => {
       path: 'nomad/jobs/rails',
       items: { registry_pull_username: '${var.registry_pull_username}', registry_pull_password: '${var.registry_pull_password}' },
     });
-    expect(stack.resource.nomad_job!.rails.depends_on).toEqual(['nomad_variable.job_variables']);
+    expect(stack.resource.nomad_job!.rails.depends_on).toEqual(['data.nomad_regions.nomad_reachable', 'nomad_variable.job_variables']);
     expect(stack.variable!.registry_pull_password).toMatchObject({ sensitive: true, default: '' });
   });
 });

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
-import { LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { type ITerraformDependable, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import type { Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
@@ -11,6 +11,7 @@ import { Duration } from '../constructs/nomad/duration';
 import { NomadJob } from '../constructs/nomad/job';
 import { RegistryPullAuth } from '../constructs/nomad/registry-auth';
 import { NomadVariable } from '../constructs/nomad/variable';
+import { NomadReachability } from '../constructs/nomad/reachability';
 import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
@@ -51,7 +52,8 @@ export class DashboardStack extends TerraformStack {
 
     this.image = this.buildImage(env);
 
-    const variables = env.registry.pullAuth ? this.jobVariables(env) : undefined;
+    const reachable = new NomadReachability(this, 'nomad_reachable').probe;
+    const variables = env.registry.pullAuth ? this.jobVariables(env, reachable) : undefined;
     const pullAuth = variables ? RegistryPullAuth.fromNomadVariable(variables) : undefined;
     this.job = new NomadJob(this, 'rails', {
       jobId: env.job.id,
@@ -60,7 +62,7 @@ export class DashboardStack extends TerraformStack {
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       preventDestroy: env.job.preventDestroy,
       // The tasks read the variable when they start: it exists before the job, and goes after it.
-      ...(variables ? { dependsOn: [variables.resource] } : {}),
+      dependsOn: [reachable, ...(variables ? [variables.resource] : [])],
     });
 
     const volumes = new Map(Object.entries(env.volumes).map(([name, v]) => [name, Volume.host(name, v)]));
@@ -130,7 +132,7 @@ export class DashboardStack extends TerraformStack {
    * which the tasks read through their workload identity, and never into the jobspec: a plan
    * shows the jobspec's changed lines, and a changed password as a change of the variable.
    */
-  private jobVariables(env: Environment): NomadVariable {
+  private jobVariables(env: Environment, after: ITerraformDependable): NomadVariable {
     const input = (name: string, what: string, sensitive: boolean) =>
       new TerraformVariable(this, name, {
         type: 'string',
@@ -147,6 +149,7 @@ export class DashboardStack extends TerraformStack {
       path: `nomad/jobs/${env.job.id}`,
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       items: { registry_pull_username: username.stringValue, registry_pull_password: password.stringValue },
+      dependsOn: [after],
     });
   }
 }

@@ -19,3 +19,5 @@ export TF_CLI_CONFIG_FILE="$DASHBOARD_TOOLS_DIR/terraform.rc"
 # cdktf runs `terraform providers lock` against the registry after init; this wrapper makes that
 # lock read the mirror instead (see the script). Unset it to lock against the registry.
 export TERRAFORM_BINARY_NAME="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)/terraform-with-mirror"
+# cdktf and Terraform ask HashiCorp's checkpoint service for updates; offline that prints errors.
+export CHECKPOINT_DISABLE=1

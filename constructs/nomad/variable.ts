@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { ITerraformDependable } from 'cdktf';
 import { Variable as NomadVariableResource } from '@cdktf/provider-nomad/lib/variable';
 
 export interface NomadVariableProps {
@@ -15,6 +16,8 @@ export interface NomadVariableProps {
    * sensitive, so a changed value shows in a plan as a change to this variable, not its value.
    */
   readonly items: Readonly<Record<string, string>>;
+  /** Resources or data sources read before this variable. @default [] */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 const PATH = /^[A-Za-z0-9_~/-]{1,128}$/;
@@ -44,6 +47,7 @@ export class NomadVariable extends Construct {
       path: props.path,
       ...(props.namespace ? { namespace: props.namespace } : {}),
       items: { ...props.items },
+      ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
     });
     // The Terraform address is `nomad_variable.<id>`, whatever the construct tree looks like.
     this.resource.overrideLogicalId(id);
