@@ -1,3 +1,4 @@
+import { chmodSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { App } from 'cdktf';
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from './config/load';
@@ -12,8 +13,18 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
     // State beside the project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites.
     const statePath = resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${name}.tfstate`);
     new DashboardStack(app, name, { environment, statePath });
+    protectState(statePath);
   }
   return app;
+}
+
+/**
+ * State holds the pull credentials and the app's secrets. Terraform creates it under the
+ * umask of the process that runs it (077 in the npm scripts and the tools' terraform wrapper);
+ * a state file left readable to others by an earlier run is made the owner's alone here.
+ */
+function protectState(statePath: string): void {
+  for (const file of [statePath, `${statePath}.backup`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
 function main(): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskGroup } from '../constructs/nomad/api';
-import { fixtureEnvironment, jobOf, synthEnvironment } from './support/synth';
+import { FIXTURE_CONFIG, fixtureEnvironment, jobOf, synthEnvironment } from './support/synth';
 
 /**
  * The production job is the job that runs today: a first deploy must update it in place.
@@ -25,6 +25,7 @@ const WORKERS = [
   { group: 'sidekiq-short', queues: ['short_update', 'medium_update'], cpu: 1500, mem: 2048, off: true, volume: false },
 ];
 
+const GROUPS = ['web', ...WORKERS.map((w) => w.group)];
 const stack = synthEnvironment(fixtureEnvironment('production'));
 const job = jobOf(stack);
 const group = (name: string): TaskGroup => {
@@ -95,9 +96,7 @@ describe('the production job', () => {
       const task = g.Tasks[0]!;
       // Nomad interpolates these from the task environment the template exports.
       expect(task.Config.auth).toEqual({ username: '${REGISTRY_PULL_USERNAME}', password: '${REGISTRY_PULL_PASSWORD}' });
-      expect(task.Templates).toEqual([
-        expect.objectContaining({ DestPath: 'secrets/registry-pull.env', Envvars: true, ChangeMode: 'noop', Perms: '0600' }),
-      ]);
+      expect(task.Templates![0]).toEqual(expect.objectContaining({ DestPath: 'secrets/registry-pull.env', Envvars: true, ChangeMode: 'noop', Perms: '0600' }));
       expect(task.Templates![0]!.EmbeddedTmpl).toContain('{{ with nomadVar "nomad/jobs/rails" }}');
     }
     expect(stack.resource.nomad_job!.rails.jobspec).not.toContain('var.');
@@ -107,5 +106,37 @@ describe('the production job', () => {
     });
     expect(stack.resource.nomad_job!.rails.depends_on).toEqual(['data.nomad_regions.nomad_reachable', 'nomad_variable.job_variables']);
     expect(stack.variable!.registry_pull_password).toMatchObject({ sensitive: true, default: '' });
+  });
+
+  const CONFIG_FILES = ['application.yml', 'database.yml', 'secrets.yml'];
+
+  it.each(GROUPS)('%s renders the app config files from nomad/jobs/rails and mounts them read-only at /workspace/config', (name) => {
+    const task = group(name).Tasks[0]!;
+    const files = task.Templates!.filter((t) => t.DestPath.startsWith('secrets/runtime/file_'));
+    expect(files.map((t) => [t.DestPath, t.EmbeddedTmpl, t.ChangeMode])).toEqual(
+      CONFIG_FILES.map((f) => {
+        const key = `file_${f.replace('.', '_')}`;
+        return [`secrets/runtime/${key}`, `{{ with nomadVar "nomad/jobs/rails" }}{{ .${key} }}{{ end }}`, 'restart'];
+      }),
+    );
+    expect(task.Config.mount).toEqual(
+      CONFIG_FILES.map((f) => ({ type: 'bind', source: `secrets/runtime/file_${f.replace('.', '_')}`, target: `/workspace/config/${f}`, readonly: true })),
+    );
+    const env = task.Templates!.find((t) => t.DestPath === 'secrets/runtime/app.env')!;
+    expect(env).toMatchObject({ Envvars: true, ChangeMode: 'restart', Perms: '0400' });
+    expect(env.EmbeddedTmpl).toBe('{{ with nomadVar "nomad/jobs/rails" }}\nSECRET_KEY_BASE={{ .env_SECRET_KEY_BASE | toJSON }}\n{{ end }}');
+  });
+
+  it('Terraform reads each config source when it plans, checked first, marked sensitive; synth writes only paths', () => {
+    const items = stack.resource.nomad_variable!.job_variables.items;
+    for (const f of CONFIG_FILES) {
+      const key = `file_${f.replace('.', '_')}`;
+      expect(items[key]).toBe(`\${sensitive(file(var.config_${key}))}`);
+      expect(stack.variable![`config_${key}`].default).toBe(`${FIXTURE_CONFIG}/config/${f}`);
+    }
+    expect(items.env_SECRET_KEY_BASE).toBe('${chomp(sensitive(file(var.config_env_SECRET_KEY_BASE)))}');
+    expect(stack.variable!.config_env_SECRET_KEY_BASE.validation[0].error_message).toBe(
+      `There is no value for SECRET_KEY_BASE at ${FIXTURE_CONFIG}/env/SECRET_KEY_BASE. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+    );
   });
 });

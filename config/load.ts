@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import { hashBuildContext } from './build-context';
 import type { EdgeInputs } from './edge';
 import { OPERATOR_INPUT_OF } from './operator-inputs';
+import { inspectRuntimeConfig } from './runtime-config';
 import { local } from './local';
 import { production } from './production';
 import { environmentSchema, type Environment, type EnvironmentInput } from './schema';
@@ -68,6 +69,7 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   } catch (e) {
     throw e instanceof ConfigError ? operatorInputError(e, edge) : e;
   }
+  checkRuntimeConfig(name, environment, edge, options);
   const { image } = environment;
   if (image.source !== 'build') return environment;
   if (!existsSync(image.context)) return environment;
@@ -84,6 +86,22 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
     options.log?.(`${name}: hashed build context ${image.context}: ${digest.files} files, ${(digest.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)}s`);
   }
   return { ...environment, image: { ...image, contextHash: digest.sha256 } };
+}
+
+/**
+ * A malformed runtime config file fails synth, naming the file and line; missing items only warn,
+ * since synth also runs where nothing is deployed (review, CI): a deploy stops on them.
+ */
+function checkRuntimeConfig(name: string, environment: Environment, edge: EdgeInputs, options: LoadOptions): void {
+  const config = environment.runtimeConfig;
+  if (!config) return;
+  const { missing, malformed } = inspectRuntimeConfig(config);
+  if (malformed.length > 0) {
+    throw operatorInputError(new ConfigError(name, malformed.map((m) => `runtimeConfig.source: ${m}`)), edge);
+  }
+  if (missing.length > 0) {
+    options.log?.(`${name}: a deploy needs ${missing.join(', ')} in ${config.source} (DASHBOARD_CONFIG_DIR): synth goes on without them`);
+  }
 }
 
 function formatPath(path: readonly (string | number)[]): string {

@@ -23,6 +23,7 @@ export const OPERATOR_INPUT_OF: Readonly<Record<string, string>> = {
   'image.runtime': 'DASHBOARD_IMAGE_RUNTIME',
   'image.context': 'DASHBOARD_SOURCE',
   'image.dockerfile': 'DASHBOARD_DOCKERFILE',
+  'runtimeConfig.source': 'DASHBOARD_CONFIG_DIR',
 };
 
 /**
@@ -43,4 +44,15 @@ export function imageSource({ env, cwd }: EdgeInputs, opts: { defaultContext: st
     dockerfile: env.DASHBOARD_DOCKERFILE ?? 'Dockerfile',
     ...(runtime ? { runtime } : {}),
   };
+}
+
+/**
+ * The operator's directory of runtime configuration (DASHBOARD_CONFIG_DIR, default `runtime-config/`
+ * in this checkout, ignored by git): the app's config files at their paths under the app root
+ * (`config/application.yml`, …) and `env/<NAME>` files for environment variables. Only its path
+ * passes through synth; Terraform reads the files when it plans.
+ */
+export function runtimeConfigSource({ env, cwd }: EdgeInputs): string {
+  const dir = env.DASHBOARD_CONFIG_DIR ?? 'runtime-config';
+  return isAbsolute(dir) ? dir : resolve(cwd, dir);
 }

@@ -1,6 +1,6 @@
 import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
-import { imageSource, nomadConnection } from './operator-inputs';
+import { imageSource, nomadConnection, runtimeConfigSource } from './operator-inputs';
 
 /**
  * Production: the `rails` job that runs today, group for group. Its job ID, group names and
@@ -50,6 +50,14 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       { name: 'sidekiq-medium', queues: ['medium_update', 'short_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
       { name: 'sidekiq-short', queues: ['short_update', 'medium_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
     ],
+    // What Waypoint's build baked into the image, now supplied at deploy time (README, "Runtime configuration").
+    runtimeConfig: {
+      source: runtimeConfigSource(edge),
+      appRoot: '/workspace',
+      files: ['config/application.yml', 'config/database.yml', 'config/secrets.yml'],
+      env: ['SECRET_KEY_BASE'],
+      onChange: 'restart',
+    },
     env: {
       RAILS_ENV: 'production',
       RAILS_LOG_TO_STDOUT: 'true',

@@ -110,6 +110,21 @@ const worker = z
   .strict()
   .refine((w) => new Set(w.queues).size === w.queues.length, { message: 'a queue is listed twice', path: ['queues'] });
 
+const runtimeConfig = z
+  .object({
+    /** The operator's config directory (DASHBOARD_CONFIG_DIR), absolute: read by Terraform at plan time, never by synth's output. */
+    source: z.string().startsWith('/', 'must be an absolute path'),
+    /** The app's directory in the container: the buildpacks image's /workspace, or the Dockerfile's WORKDIR. */
+    appRoot: z.string().startsWith('/', 'must be an absolute path'),
+    /** Files the app reads, relative to appRoot; the operator's copy is at the same relative path in `source`. */
+    files: z.array(z.string().regex(/^[^/.][^\0]*$/, 'must be a path relative to appRoot, such as "config/application.yml"')).default([]),
+    /** Environment variables the app reads; each value is the file `env/<NAME>` in `source`. */
+    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are letters, digits and "_"')).default([]),
+    /** What a changed value does to running tasks: restart them, or send them a signal. */
+    onChange: z.union([z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()]).default('restart'),
+  })
+  .strict();
+
 const SECRET_LOOKING = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
 
 export const environmentSchema = z
@@ -149,6 +164,8 @@ export const environmentSchema = z
     ),
     web,
     workers: z.array(worker).min(1, 'list at least one sidekiq worker'),
+    /** The app's runtime configuration: files and env vars (secrets among them), supplied by the operator at deploy time. */
+    runtimeConfig: runtimeConfig.optional(),
     /** The task environment of every process. Committed to git: never a secret. */
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env keys are letters, digits and "_"'), z.string()),
   })

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
-import { type ITerraformDependable, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import type { Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
@@ -12,6 +12,7 @@ import { NomadJob } from '../constructs/nomad/job';
 import { RegistryPullAuth } from '../constructs/nomad/registry-auth';
 import { NomadVariable } from '../constructs/nomad/variable';
 import { NomadReachability } from '../constructs/nomad/reachability';
+import { RuntimeConfig } from '../constructs/nomad/runtime-config';
 import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
@@ -53,8 +54,20 @@ export class DashboardStack extends TerraformStack {
     this.image = this.buildImage(env);
 
     const reachable = new NomadReachability(this, 'nomad_reachable').probe;
-    const variables = env.registry.pullAuth ? this.jobVariables(env, reachable) : undefined;
-    const pullAuth = variables ? RegistryPullAuth.fromNomadVariable(variables) : undefined;
+    const variablePath = `nomad/jobs/${env.job.id}`;
+    const runtimeConfig = env.runtimeConfig ? this.runtimeConfig(variablePath, env.runtimeConfig) : undefined;
+    const pullItems = env.registry.pullAuth ? this.pullCredentials(env) : {};
+    const items = { ...pullItems, ...(runtimeConfig?.items ?? {}) };
+    const variables =
+      Object.keys(items).length > 0
+        ? new NomadVariable(this, 'job_variables', {
+            path: variablePath,
+            ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
+            items,
+            dependsOn: [reachable],
+          })
+        : undefined;
+    const pullAuth = variables && env.registry.pullAuth ? RegistryPullAuth.fromNomadVariable(variables) : undefined;
     this.job = new NomadJob(this, 'rails', {
       jobId: env.job.id,
       datacenters: env.nomad.datacenters,
@@ -75,6 +88,7 @@ export class DashboardStack extends TerraformStack {
       env: env.env,
       upstreams: env.consul.upstreams,
       ...(pullAuth ? { pullAuth } : {}),
+      ...(runtimeConfig ? { runtimeConfig } : {}),
     };
 
     const { web } = env;
@@ -132,7 +146,7 @@ export class DashboardStack extends TerraformStack {
    * which the tasks read through their workload identity, and never into the jobspec: a plan
    * shows the jobspec's changed lines, and a changed password as a change of the variable.
    */
-  private jobVariables(env: Environment, after: ITerraformDependable): NomadVariable {
+  private pullCredentials(env: Environment): Record<string, string> {
     const input = (name: string, what: string, sensitive: boolean) =>
       new TerraformVariable(this, name, {
         type: 'string',
@@ -145,11 +159,17 @@ export class DashboardStack extends TerraformStack {
     const image = `${env.registry.address}/${env.registry.repository}`;
     const username = input('registry_pull_username', `the registry user the Nomad clients pull ${image} as`, false);
     const password = input('registry_pull_password', `the password of that user (kept in the Nomad Variable nomad/jobs/${env.job.id}, never in the jobspec)`, true);
-    return new NomadVariable(this, 'job_variables', {
-      path: `nomad/jobs/${env.job.id}`,
-      ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
-      items: { registry_pull_username: username.stringValue, registry_pull_password: password.stringValue },
-      dependsOn: [after],
+    return { registry_pull_username: username.stringValue, registry_pull_password: password.stringValue };
+  }
+
+  /** The app's files and env vars: read from the operator's directory when Terraform plans. */
+  private runtimeConfig(variablePath: string, config: NonNullable<Environment['runtimeConfig']>): RuntimeConfig {
+    return new RuntimeConfig(this, 'runtime_config', {
+      variablePath,
+      files: config.files.map((f) => ({ source: `${config.source}/${f}`, target: `${config.appRoot}/${f}` })),
+      env: config.env.map((name) => ({ name, source: `${config.source}/env/${name}` })),
+      onChange: config.onChange === 'restart' ? { mode: 'restart' } : { mode: 'signal', signal: config.onChange.signal },
+      missingSource: `Put it in ${config.source} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
     });
   }
 }

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironment, parseEnvironment } from '../../config/load';
 import { production } from '../../config/production';
 import type { EnvironmentInput } from '../../config/schema';
-import { fixtureEdge } from '../support/synth';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT, fixtureEdge } from '../support/synth';
 
 const valid = (): EnvironmentInput => production(fixtureEdge());
 
@@ -102,5 +106,50 @@ describe('loadEnvironment', () => {
   it('takes the CA file operators export as NOMAD_CA_PATH, and NOMAD_SKIP_VERIFY', () => {
     const env = loadEnvironment('production', fixtureEdge({ NOMAD_CA_PATH: '/etc/nomad/ca.pem', NOMAD_SKIP_VERIFY: 'true' }));
     expect(env.nomad).toMatchObject({ caFile: '/etc/nomad/ca.pem', skipVerify: true });
+  });
+});
+
+describe('runtime configuration at synth', () => {
+  const copyOfFixture = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runtime-config-'));
+    cpSync(FIXTURE_CONFIG, dir, { recursive: true });
+    return dir;
+  };
+
+  it('a malformed YAML file fails synth naming the variable, the file and the line, and none of its text', () => {
+    const dir = copyOfFixture();
+    try {
+      writeFileSync(join(dir, 'config/database.yml'), 'production:\n  adapter: mysql2\n  password: "canary-secret-7731\n  host: x\n');
+      let message = '';
+      try {
+        loadEnvironment('production', fixtureEdge({ DASHBOARD_CONFIG_DIR: dir }));
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(new RegExp(`^invalid DASHBOARD_CONFIG_DIR='${dir}' \\(read by every stack: production, staging, local\\):\\n  - runtimeConfig.source: config/database.yml line \\d+: not valid YAML \\([A-Z_]+\\)$`));
+      expect(message).not.toContain('canary-secret-7731');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('missing items only warn, naming each: synth also runs where nothing is deployed', () => {
+    const dir = copyOfFixture();
+    try {
+      rmSync(join(dir, 'config/secrets.yml'));
+      rmSync(join(dir, 'env/SECRET_KEY_BASE'));
+      const logged: string[] = [];
+      const env = loadEnvironment('production', fixtureEdge({ DASHBOARD_CONFIG_DIR: dir }), { log: (m) => logged.push(m) });
+      expect(env.runtimeConfig?.source).toBe(dir);
+      expect(logged).toEqual([`production: a deploy needs config/secrets.yml, env/SECRET_KEY_BASE in ${dir} (DASHBOARD_CONFIG_DIR): synth goes on without them`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the default directory is runtime-config/ in this checkout, which git ignores', () => {
+    const env = loadEnvironment('production', { env: { DASHBOARD_SOURCE: FIXTURE_APP }, cwd: REPO_ROOT }, { log: () => {} });
+    expect(env.runtimeConfig?.source).toBe(join(REPO_ROOT, 'runtime-config'));
+    expect(spawnSync('git', ['check-ignore', '-q', 'runtime-config/config/application.yml'], { cwd: REPO_ROOT }).status).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEnvironment } from './support/local-environment';
 import { expectSuccess, Project } from './support/project';
 import { requireProviders } from './support/providers';
+import { rawExecTwin } from './support/twin';
 
 /**
  * The image-pull credentials travel Terraform variable → Nomad Variable `nomad/jobs/rails` →
@@ -47,34 +48,10 @@ describe('registry pull credentials through a Nomad Variable', () => {
 
   it('a task of the deployed job renders them, mode 0600, into the environment its driver config interpolates', async () => {
     const stored = (await local.nomad.job('rails'))!;
-    const group = stored.TaskGroups.find((g) => g.Name === 'sidekiq-long')!;
-    const task = group.Tasks.find((t: { Name: string }) => t.Name === 'sidekiq');
+    const task = stored.TaskGroups.find((g) => g.Name === 'sidekiq-long')!.Tasks[0];
     const { username, password } = task.Config.auth as { username: string; password: string };
     const script = 'printf %s "$1" > "$NOMAD_ALLOC_DIR/data/username"; printf %s "$2" > "$NOMAD_ALLOC_DIR/data/password"; exec sleep 600';
-    await local.nomad.register({
-      Job: {
-        ID: stored.ID,
-        Name: stored.ID,
-        Type: 'service',
-        Datacenters: stored.Datacenters,
-        TaskGroups: [
-          {
-            Name: group.Name,
-            Count: 1,
-            Tasks: [
-              {
-                Name: task.Name,
-                Driver: 'raw_exec',
-                Config: { command: '/bin/sh', args: ['-c', script, 'twin', username, password] },
-                Env: task.Env,
-                Templates: task.Templates,
-                Resources: { CPU: 100, MemoryMB: 64 },
-              },
-            ],
-          },
-        ],
-      },
-    });
+    await local.nomad.register(rawExecTwin(stored, 'sidekiq-long', script, [username, password]));
     const alloc = await local.nomad.waitForAllocation('rails', 'running');
     expect(await local.nomad.readAllocFile(alloc, 'alloc/data/username')).toBe(USERNAME);
     expect(await local.nomad.readAllocFile(alloc, 'alloc/data/password')).toBe(PASSWORD);

@@ -8,10 +8,12 @@ import { DashboardStack } from '../../stacks/dashboard-stack';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
 export const FIXTURE_APP = resolve(__dirname, '../fixtures/rails-app');
+/** Stand-in runtime configuration (config files and env values): shapes, no secrets. */
+export const FIXTURE_CONFIG = resolve(__dirname, '../fixtures/runtime-config');
 
-/** The edge a test machine has: the fixture app as the Rails checkout, nothing else set. */
+/** The edge a test machine has: the fixture app as the Rails checkout, the fixture runtime config, nothing else set. */
 export function fixtureEdge(env: Record<string, string> = {}): EdgeInputs {
-  return { env: { DASHBOARD_SOURCE: FIXTURE_APP, ...env }, cwd: REPO_ROOT };
+  return { env: { DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_CONFIG_DIR: FIXTURE_CONFIG, ...env }, cwd: REPO_ROOT };
 }
 
 export function fixtureEnvironment(name: string, env: Record<string, string> = {}): Environment {

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { Task } from './api';
 import type { Duration } from './duration';
 import type { RegistryPullAuth } from './registry-auth';
+import type { RuntimeConfig } from './runtime-config';
 import type { VolumeMountOptions } from './volume';
 import type { IContainerImage } from '../image/container-image';
 
@@ -38,6 +39,12 @@ export interface DockerTaskProps {
    * @default - the pull is anonymous, or uses the Nomad client's own docker auth
    */
   readonly pullAuth?: RegistryPullAuth;
+  /**
+   * The app's config files and env vars, rendered from a Nomad Variable: files bind-mounted
+   * read-only where the app reads them, env vars into the environment.
+   * @default - none
+   */
+  readonly runtimeConfig?: RuntimeConfig;
   /**
    * How long Nomad waits after the kill signal before it kills the task.
    * @default - Nomad's default, 5s
@@ -92,12 +99,15 @@ export class DockerTask extends Construct {
   }
 
   render(): Task {
-    const { image, command, resources, env, pullAuth, killTimeout, killSignal } = this.props;
+    const { image, command, resources, env, pullAuth, runtimeConfig, killTimeout, killSignal } = this.props;
+    const mounts = runtimeConfig?.dockerMounts() ?? [];
+    const templates = [...(pullAuth ? [pullAuth.template()] : []), ...(runtimeConfig?.templates() ?? [])];
     const config: Record<string, unknown> = {
       image: image.reference,
       ...image.runtime.commandConfig(command),
       ...(this.ports.length > 0 ? { ports: [...this.ports] } : {}),
       ...(pullAuth ? { auth: pullAuth.dockerAuth() } : {}),
+      ...(mounts.length > 0 ? { mount: mounts } : {}),
     };
     return {
       Name: this.taskName,
@@ -109,7 +119,7 @@ export class DockerTask extends Construct {
         MemoryMB: resources.memoryMB,
         ...(resources.memoryMaxMB !== undefined ? { MemoryMaxMB: resources.memoryMaxMB } : {}),
       },
-      ...(pullAuth ? { Templates: [pullAuth.template()] } : {}),
+      ...(templates.length > 0 ? { Templates: templates } : {}),
       ...(this.mounts.length > 0
         ? {
             VolumeMounts: this.mounts.map((m) => ({

@@ -4,6 +4,7 @@ import type { Constraint } from '../nomad/constraint';
 import type { Duration } from '../nomad/duration';
 import { type RollingUpdate, TaskGroup } from '../nomad/group';
 import type { RegistryPullAuth } from '../nomad/registry-auth';
+import type { RuntimeConfig } from '../nomad/runtime-config';
 import { DockerTask, type TaskResources } from '../nomad/task';
 import type { VolumeMountOptions } from '../nomad/volume';
 import type { IContainerImage } from '../image/container-image';
@@ -24,6 +25,8 @@ export interface RailsProcessProps {
   readonly constraints?: readonly Constraint[];
   /** @default - anonymous pull */
   readonly pullAuth?: RegistryPullAuth;
+  /** The app's config files and env vars, from a Nomad Variable. @default - none */
+  readonly runtimeConfig?: RuntimeConfig;
 }
 
 /** The parts of one process that differ between puma and sidekiq. */
@@ -64,6 +67,7 @@ export class RailsProcessGroup extends TaskGroup {
       env: props.env ?? {},
       mounts: props.mounts ?? [],
       ...(props.pullAuth ? { pullAuth: props.pullAuth } : {}),
+      ...(props.runtimeConfig ? { runtimeConfig: props.runtimeConfig } : {}),
       ...(shape.killTimeout ? { killTimeout: shape.killTimeout } : {}),
     });
   }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { TerraformVariable } from 'cdktf';
+import { Fn, TerraformVariable } from 'cdktf';
 
 export interface PathExistsCheckProps {
   /** Absolute path that must exist on the machine that runs the plan: a file or a unix socket. */
@@ -27,6 +27,16 @@ export class DeployCheck extends Construct {
 
   /** The checked value, as a Terraform reference: what uses it waits for the check. */
   readonly value: string;
+
+  /**
+   * The checked file's text, read by Terraform when it plans (never by synth, never written to
+   * synth output), marked sensitive so that no plan or error prints it.
+   * @param chomp drop one trailing line break (a value typed into a file with an editor)
+   */
+  fileText(options: { chomp?: boolean } = {}): string {
+    const text = Fn.sensitive(Fn.file(this.value));
+    return options.chomp ? Fn.chomp(text) : text;
+  }
 
   private constructor(scope: Construct, id: string, path: string, condition: string, message: string) {
     super(scope, id);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURE_APP, REPO_ROOT } from '../../support/synth';
+import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT } from '../../support/synth';
 import { type LocalEnv, toolsEnv } from './local-environment';
 
 export interface CliRun {
@@ -23,6 +23,8 @@ const CHECKOUT = ['main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'con
 export class Project {
   readonly dir: string;
   readonly context: string;
+  /** The operator's runtime configuration directory (DASHBOARD_CONFIG_DIR): a copy of the fixture's. */
+  readonly config: string;
   private overrides: Record<string, string> = {};
 
   constructor(private readonly local: LocalEnv) {
@@ -31,6 +33,8 @@ export class Project {
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(this.dir, 'node_modules'));
     this.context = join(this.dir, 'rails-app');
     cpSync(FIXTURE_APP, this.context, { recursive: true });
+    this.config = join(this.dir, 'runtime-config');
+    cpSync(FIXTURE_CONFIG, this.config, { recursive: true });
   }
 
   /** Environment variables for the following commands (a wrong password, an unreachable Nomad, a bad image). */
@@ -53,6 +57,7 @@ export class Project {
       NO_COLOR: '1',
       FORCE_COLOR: '0',
       DASHBOARD_SOURCE: this.context,
+      DASHBOARD_CONFIG_DIR: this.config,
       LOCAL_NOMAD_ADDR: l.NOMAD_ADDR,
       LOCAL_REGISTRY_ADDRESS: l.LOCAL_REGISTRY_ADDRESS,
       DOCKER_HOST: l.DOCKER_HOST,

@@ -1,0 +1,141 @@
+import { Construct } from 'constructs';
+import type { Template } from './api';
+import { DeployCheck } from '../terraform/deploy-check';
+
+/** A file the app reads, rendered from a Nomad Variable item into the task. */
+export interface RuntimeFile {
+  /** The operator's file, on the machine that deploys (absolute): Terraform reads it when it plans. */
+  readonly source: string;
+  /** Where the app reads it, inside the container (absolute). */
+  readonly target: string;
+}
+
+/** An environment variable the app reads, its value from a file on the machine that deploys. */
+export interface RuntimeEnv {
+  readonly name: string;
+  /** A file holding the value (one trailing line break is dropped). */
+  readonly source: string;
+}
+
+/** What Nomad does to a running task when one of its values changes. */
+export type ChangeAction = { readonly mode: 'restart' } | { readonly mode: 'signal'; readonly signal: string };
+
+export interface RuntimeConfigProps {
+  /** The Nomad Variable the items are stored in; the tasks must be able to read it (`nomad/jobs/<job>`). */
+  readonly variablePath: string;
+  /** @default [] */
+  readonly files?: readonly RuntimeFile[];
+  /** @default [] */
+  readonly env?: readonly RuntimeEnv[];
+  /** @default { mode: 'restart' } */
+  readonly onChange?: ChangeAction;
+  /** What to do about a missing source, one sentence: "Put it in DIR (see README)." */
+  readonly missingSource: string;
+}
+
+/** A docker driver bind mount (`mount { type = "bind" … }`), relative sources inside the task directory. */
+export interface DockerBindMount {
+  type: 'bind';
+  source: string;
+  target: string;
+  readonly: boolean;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SIGNAL = /^SIG[A-Z0-9]+$/;
+
+/**
+ * An app's runtime configuration (config files and environment variables, secrets among them),
+ * kept out of the image, the jobspec and the synth output. Terraform reads each source when it
+ * plans and stores it as an item of a Nomad Variable; every task renders the items with templates,
+ * files into `secrets/` bind-mounted read-only where the app reads them, env vars into its
+ * environment. A changed value changes the variable, not the jobspec: the tasks restart (or get
+ * a signal) with the same job version. A missing source stops a deploy before anything is
+ * applied, naming it.
+ */
+export class RuntimeConfig extends Construct {
+  /** The variable items, by key: Terraform expressions, read at plan time. */
+  readonly items: Readonly<Record<string, string>>;
+  readonly variablePath: string;
+  private readonly files: ReadonlyArray<RuntimeFile & { key: string }>;
+  private readonly env: ReadonlyArray<RuntimeEnv & { key: string }>;
+  private readonly onChange: ChangeAction;
+
+  constructor(scope: Construct, id: string, props: RuntimeConfigProps) {
+    super(scope, id);
+    const where = `runtime config '${this.node.path}'`;
+    this.variablePath = props.variablePath;
+    this.onChange = props.onChange ?? { mode: 'restart' };
+    if (this.onChange.mode === 'signal' && !SIGNAL.test(this.onChange.signal)) {
+      throw new Error(`${where}: onChange signal '${this.onChange.signal}' must be a signal name such as 'SIGHUP'`);
+    }
+    const items: Record<string, string> = {};
+    const keyOwner = new Map<string, string>();
+    const claim = (key: string, owner: string) => {
+      const other = keyOwner.get(key);
+      if (other) throw new Error(`${where}: ${owner} and ${other} would both be stored as item '${key}'`);
+      keyOwner.set(key, owner);
+    };
+    this.files = (props.files ?? []).map((file) => {
+      for (const [what, path] of [['source', file.source], ['target', file.target]] as const) {
+        if (!path.startsWith('/')) throw new Error(`${where}: file ${what} must be an absolute path, got '${path}'`);
+      }
+      const name = file.target.split('/').pop()!;
+      const key = `file_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+      claim(key, `file '${file.target}'`);
+      const check = DeployCheck.pathExists(this, `config_${key}`, {
+        path: file.source,
+        message: `There is no ${name} at ${file.source} (the app reads it at ${file.target}). ${props.missingSource}`,
+      });
+      items[key] = check.fileText();
+      return { ...file, key };
+    });
+    this.env = (props.env ?? []).map((variable) => {
+      if (!ENV_NAME.test(variable.name)) throw new Error(`${where}: env name '${variable.name}' must be letters, digits and '_', not starting with a digit`);
+      if (!variable.source.startsWith('/')) throw new Error(`${where}: env ${variable.name} source must be an absolute path, got '${variable.source}'`);
+      const key = `env_${variable.name}`;
+      claim(key, `env ${variable.name}`);
+      const check = DeployCheck.pathExists(this, `config_${key}`, {
+        path: variable.source,
+        message: `There is no value for ${variable.name} at ${variable.source}. ${props.missingSource}`,
+      });
+      items[key] = check.fileText({ chomp: true });
+      return { ...variable, key };
+    });
+    this.items = items;
+  }
+
+  /** Where each file is rendered, relative to the task directory (private to the task). */
+  private destination(key: string): string {
+    return `secrets/runtime/${key}`;
+  }
+
+  private change(): Pick<Template, 'ChangeMode' | 'ChangeSignal'> {
+    return this.onChange.mode === 'signal' ? { ChangeMode: 'signal', ChangeSignal: this.onChange.signal } : { ChangeMode: 'restart' };
+  }
+
+  /** One template per file, and one for the environment. */
+  templates(): Template[] {
+    const read = (body: string) => `{{ with nomadVar "${this.variablePath}" }}${body}{{ end }}`;
+    const files: Template[] = this.files.map((f) => ({
+      EmbeddedTmpl: read(`{{ .${f.key} }}`),
+      DestPath: this.destination(f.key),
+      ...this.change(),
+      // The app's user in the container is not the Nomad client's: the file must be readable to it.
+      Perms: '0444',
+    }));
+    if (this.env.length === 0) return files;
+    const lines = this.env.map((e) => `${e.name}={{ .${e.key} | toJSON }}\n`).join('');
+    return [...files, { EmbeddedTmpl: read(`\n${lines}`), DestPath: 'secrets/runtime/app.env', ...this.change(), Envvars: true, Perms: '0400' }];
+  }
+
+  /** The docker driver's bind mounts that put each rendered file where the app reads it. */
+  dockerMounts(): DockerBindMount[] {
+    return this.files.map((f) => ({ type: 'bind', source: this.destination(f.key), target: f.target, readonly: true }));
+  }
+
+  /** The container paths the app reads, for messages and tests. */
+  get targets(): string[] {
+    return this.files.map((f) => f.target);
+  }
+}
