@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { JobPlanResponse } from '../../commands/nomad-client';
+import type { TerraformPlan } from '../../commands/terraform-plan';
+
+/** Recorded from a real Nomad 1.6.3 agent and Terraform 1.11 by __tests__/fixtures/plan/record.ts. */
+const DIR = join(__dirname, '../fixtures/plan');
+
+export type Scenario = 'first-no-docker-node' | 'unchanged' | 'worker-memory' | 'worker-memory-too-large' | 'pull-password' | 'source-change';
+
+export function terraformFixture(scenario: Scenario): TerraformPlan {
+  return JSON.parse(readFileSync(join(DIR, `${scenario}.terraform.json`), 'utf8')) as TerraformPlan;
+}
+
+export function nomadFixture(scenario: Scenario): JobPlanResponse {
+  return JSON.parse(readFileSync(join(DIR, `${scenario}.nomad.json`), 'utf8')) as JobPlanResponse;
+}
+
+/** The jobspec synth wrote, for the scenarios where Terraform knows it only after apply. */
+export function synthesizedJobspec(scenario: 'first-no-docker-node' | 'source-change'): string {
+  return readFileSync(join(DIR, `${scenario}.synthesized-jobspec.txt`), 'utf8');
+}
