@@ -20,3 +20,13 @@ export function nomadFixture(scenario: Scenario): JobPlanResponse {
 export function synthesizedJobspec(scenario: 'first-no-docker-node' | 'source-change'): string {
   return readFileSync(join(DIR, `${scenario}.synthesized-jobspec.txt`), 'utf8');
 }
+
+/** Nomad's diff for sidekiq-long's memory going from 512 to 640 MB, as `npm run plan` prints it: recorded, and seen live in the e2e test. */
+export const WORKER_MEMORY_DIFF = [
+  '+/- Job: "rails"',
+  '+/- Task Group: "sidekiq-long" (1 create/destroy update)',
+  '  +/- Task: "sidekiq" (forces create/destroy update)',
+  '    +/- Resources {',
+  '      +/- MemoryMB: "512" => "640"',
+  '        }',
+];
