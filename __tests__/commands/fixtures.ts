@@ -30,3 +30,16 @@ export const WORKER_MEMORY_DIFF = [
   '      +/- MemoryMB: "512" => "640"',
   '        }',
 ];
+
+/** All `npm run plan -- local` prints on stdout for that change, on a cluster that can place it. */
+export const WORKER_MEMORY_REPORT = [
+  "Terraform: image unchanged, job 'rails' updated, no other changes",
+  '',
+  ...WORKER_MEMORY_DIFF,
+  '',
+  'Scheduler dry run:',
+  "  group 'sidekiq-long': 1 create/destroy update",
+  '  6 unchanged groups: nothing restarts',
+  '  every allocation can be placed',
+  '',
+].join('\n');
