@@ -4,7 +4,7 @@ import { ConfigError, ENVIRONMENTS, loadEnvironment } from '../config/load';
 import { NomadClient, nomadConnection, NomadError } from './nomad-client';
 import { EXIT, exitCode, formatPlan } from './plan-format';
 import { Redactor } from './secrets';
-import { StepError, synthesize, terraformPlan, type Steps } from './terraform';
+import { StepError, synthesize, synthesizedStack, terraformPlan, type Steps } from './terraform';
 import { collectSensitive, plannedJob, summarize } from './terraform-plan';
 
 const USAGE = `usage: npm run plan -- <environment>   (${Object.keys(ENVIRONMENTS).join(', ')})
@@ -36,8 +36,7 @@ export async function plan(args: readonly string[], io: PlanIo): Promise<number>
   try {
     // Validated before the slow steps: an unknown environment or a bad config fails in a second.
     const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd });
-    const outdir = synthesize(io.cwd, steps);
-    const stackDir = join(outdir, 'stacks', name);
+    const stackDir = synthesizedStack(synthesize(io.cwd, steps), name, steps);
     const tf = terraformPlan(stackDir, steps);
     collectSensitive(tf, redactor);
     const summary = summarize(tf);

@@ -31,6 +31,25 @@ export function synthesize(projectDir: string, steps: Steps): string {
   return outdir;
 }
 
+interface Manifest {
+  stacks: Record<string, { workingDirectory: string; annotations?: { level: string; message: string; constructPath: string }[] }>;
+}
+
+/**
+ * A stack's directory in synth's output, its warnings passed on to stderr; its error
+ * annotations fail the step, as they fail `cdktf synth`.
+ */
+export function synthesizedStack(outdir: string, name: string, steps: Steps): string {
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as Manifest;
+  const stack = manifest.stacks[name];
+  if (!stack) throw new StepError(`synth wrote no stack '${name}' (it wrote: ${Object.keys(manifest.stacks).join(', ')})`);
+  const annotations = stack.annotations ?? [];
+  for (const a of annotations.filter((a) => a.level === '@cdktf/warn')) steps.progress(`warning: ${a.constructPath}: ${a.message}`);
+  const errors = annotations.filter((a) => a.level === '@cdktf/error');
+  if (errors.length > 0) throw new StepError(`synth: stack '${name}' has errors:\n${errors.map((e) => `  ${e.constructPath}: ${e.message}`).join('\n')}`);
+  return join(outdir, stack.workingDirectory);
+}
+
 /**
  * `terraform init`, `terraform plan -out` and `terraform show -json` in a stack's directory.
  * The plan is never applied and takes no state lock; the plan file (it holds the sensitive

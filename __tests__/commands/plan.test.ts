@@ -31,6 +31,8 @@ if (process.env.FAIL_SYNTH) { console.error('synth failed, password ' + process.
 const stack = path.join(process.env.CDKTF_OUTDIR, 'stacks', 'local');
 fs.mkdirSync(stack, { recursive: true });
 fs.writeFileSync(path.join(stack, 'cdk.tf.json'), JSON.stringify({ resource: { nomad_job: { rails: { jobspec: fs.readFileSync(process.env.JOBSPEC, 'utf8') } } } }));
+const annotations = process.env.ANNOTATION ? [{ constructPath: 'local/image', level: process.env.ANNOTATION, message: 'build context is not on this machine' }] : [];
+fs.writeFileSync(path.join(process.env.CDKTF_OUTDIR, 'manifest.json'), JSON.stringify({ stacks: { local: { workingDirectory: 'stacks/local', annotations } } }));
 `,
     );
     writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ app: 'node app.js' }));
@@ -121,6 +123,16 @@ esac
     expect(failedSynth.code).toBe(1);
     expect(failedSynth.stderr).toContain('synth failed (exit 1');
     expect(`${failedPlan.stderr}${failedSynth.stderr}`).not.toContain(CANARY_PASSWORD);
+  });
+
+  it("synth's warnings are passed on; its errors stop the plan, as they stop cdktf synth", async () => {
+    const warned = await run('worker-memory', { ANNOTATION: '@cdktf/warn' });
+    expect(warned.code).toBe(2);
+    expect(warned.stderr).toContain('plan: warning: local/image: build context is not on this machine');
+    const failed = await run('worker-memory', { ANNOTATION: '@cdktf/error' });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("synth: stack 'local' has errors:\n  local/image: build context is not on this machine");
+    expect(failed.stderr).not.toContain('terraform init');
   });
 
   it('Nomad unreachable: exit 1, naming the address', async () => {
