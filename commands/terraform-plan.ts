@@ -161,18 +161,32 @@ function parseJobspec(text: string, address: string): JobDocument {
 const DIGEST = (id: string) => `\u0000digest:${id}\u0000`;
 
 function resolveReference(reference: string, plan: TerraformPlan): string {
-  const digest = /^docker_registry_image\.([A-Za-z0-9_-]+)\.sha256_digest$/.exec(reference);
-  if (digest) return DIGEST(digest[1]!);
   const variable = /^var\.([A-Za-z0-9_-]+)$/.exec(reference);
   if (variable) {
     const value = plan.variables?.[variable[1]!]?.value;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-      // The value is spliced into a JSON string: quote it as JSON would.
-      return JSON.stringify(String(value)).slice(1, -1);
-    }
+    if (isScalar(value)) return jsonStringContent(value);
     throw new Error(`the jobspec uses var.${variable[1]}, which the plan gives no value`);
   }
+  const attribute = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(reference);
+  if (attribute) {
+    const [, type, name, key] = attribute as unknown as [string, string, string, string];
+    const change = managed(plan).find((r) => r.type === type && r.name === name);
+    const unknown = (change?.change.after_unknown as Record<string, unknown> | undefined)?.[key] === true;
+    if (type === 'docker_registry_image' && key === 'sha256_digest' && (unknown || !change)) return DIGEST(name);
+    const value = (change?.change.after as Record<string, unknown> | null | undefined)?.[key];
+    if (change && !unknown && isScalar(value)) return jsonStringContent(value);
+    if (change && unknown) throw new Error(`the jobspec uses \${${reference}}, which is known only after apply`);
+  }
   throw new Error(`the jobspec uses \${${reference}}, which npm run plan cannot evaluate before apply`);
+}
+
+function isScalar(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+/** A value spliced into a JSON string, quoted as JSON would quote it. */
+function jsonStringContent(value: string | number | boolean): string {
+  return JSON.stringify(String(value)).slice(1, -1);
 }
 
 /** `host/repo@<digest to be built>` becomes `host/repo:ctx-… (to be built)`, the tag the build pushes. */

@@ -104,6 +104,13 @@ describe("Terraform's template escapes", () => {
     expect(() => plannedJob(plan, () => '{"Job": {"ID": "${nomad_variable.rails.id}"}}')).toThrow('${nomad_variable.rails.id}');
   });
 
+  it("another resource's attribute: its planned value when known, an error naming it when known only after apply", () => {
+    const plan = terraformFixture('source-change');
+    const job = plannedJob(plan, () => '{"Job": {"ID": "rails", "Meta": {"image": "${docker_image.image.name}"}}}');
+    expect(job.document.Job.Meta).toEqual({ image: expect.stringMatching(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-bc12ded4e11d5591$/) });
+    expect(() => plannedJob(plan, () => '{"Job": {"ID": "${docker_image.image.image_id}"}}')).toThrow('the jobspec uses ${docker_image.image.image_id}, which is known only after apply');
+  });
+
   it('a variable value is spliced into the JSON string quoted', () => {
     const plan = terraformFixture('source-change');
     plan.variables!.registry_pull_password = { value: 'pa"ss\\word' };
