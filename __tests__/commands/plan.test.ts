@@ -135,10 +135,15 @@ esac
     expect(failed.stderr).not.toContain('terraform init');
   });
 
-  it('Nomad unreachable: exit 1, naming the address', async () => {
-    const r = await run('worker-memory', { LOCAL_NOMAD_ADDR: 'http://127.0.0.1:9' });
+  it('Nomad unreachable: exit 1, naming the address and the reason', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const r = await run('worker-memory', { LOCAL_NOMAD_ADDR: `http://127.0.0.1:${port}` });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('cannot reach Nomad at http://127.0.0.1:9');
+    expect(r.stderr).toContain(`cannot reach Nomad at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(r.stdout).toBe('');
   });
 
   it('usage: one environment name; an unknown one is named with the known ones', async () => {
