@@ -45,7 +45,9 @@ export async function plan(args: readonly string[], io: PlanIo): Promise<number>
 
     const nomad = new NomadClient(nomadConnection(environment.nomad, io.env));
     steps.progress(`nomad plan of job '${job.document.Job.ID}' at ${nomad.connection.address}…`);
+    const started = Date.now();
     const response = await nomad.plan(job.document);
+    steps.progress(`nomad plan: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
     io.stdout(redactor.redact(formatPlan(summary, response)));
     return exitCode(summary, response);
   } catch (e) {

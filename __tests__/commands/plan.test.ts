@@ -88,7 +88,7 @@ esac
     expect(r.stderr).toContain('plan: synth…');
     expect(r.stderr).toContain('plan: terraform plan: done in');
     // The local environment's address from config, not NOMAD_ADDR.
-    expect(r.stderr).toContain(`plan: nomad plan of job 'rails' at ${nomadAddr}…`);
+    expect(r.stderr).toContain(`plan: nomad plan of job 'rails' at ${nomadAddr}…\nplan: nomad plan: done in `);
   });
 
   it('exit 0 without changes, 3 when a group cannot be placed', async () => {
