@@ -6,7 +6,15 @@ import type { TerraformPlan } from '../../commands/terraform-plan';
 /** Recorded from a real Nomad 1.6.3 agent and Terraform 1.11 by __tests__/fixtures/plan/record.ts. */
 const DIR = join(__dirname, '../fixtures/plan');
 
-export type Scenario = 'first-no-docker-node' | 'unchanged' | 'worker-memory' | 'worker-memory-too-large' | 'pull-password' | 'source-change';
+export type Scenario =
+  | 'first-no-docker-node'
+  | 'unchanged'
+  | 'worker-memory'
+  | 'worker-memory-too-large'
+  | 'pull-password'
+  | 'web-count'
+  | 'worker-removed'
+  | 'source-change';
 
 export function terraformFixture(scenario: Scenario): TerraformPlan {
   return JSON.parse(readFileSync(join(DIR, `${scenario}.terraform.json`), 'utf8')) as TerraformPlan;

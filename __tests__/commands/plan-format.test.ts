@@ -43,6 +43,25 @@ describe("Nomad's diff, as nomad job plan prints it, changed fields only", () =>
     expect(text).not.toContain('MemoryMB');
   });
 
+  it("a group's own field: web's count, with what the scheduler does to its allocations", () => {
+    expect(formatJobDiff(nomadFixture('web-count').Diff)).toBe(
+      ['+/- Job: "rails"', '+/- Task Group: "web" (1 create, 1 in-place update)', '  +/- Count: "1" => "2" (forces create)'].join('\n'),
+    );
+    expect(formatDryRun(nomadFixture('web-count'))).toContain("  group 'web': 1 place, 1 in-place update\n  6 unchanged groups: nothing restarts");
+  });
+
+  it('a removed worker: the group and its tasks as deleted, its allocation stopped', () => {
+    expect(formatJobDiff(nomadFixture('worker-removed').Diff)).toBe(
+      [
+        '+/- Job: "rails"',
+        '- Task Group: "sidekiq-daily" (1 destroy)',
+        '  - Task: "connect-proxy-sidekiq-daily" (forces destroy)',
+        '  - Task: "sidekiq" (forces destroy)',
+      ].join('\n'),
+    );
+    expect(formatDryRun(nomadFixture('worker-removed'))).toContain("  group 'sidekiq-daily': 1 stop");
+  });
+
   it('an image to be built shows the old digest and the placeholder tag', () => {
     const text = formatJobDiff(nomadFixture('source-change').Diff);
     expect(text).toMatch(/\+\/- image: "127\.0\.0\.1:\d+\/wikiedu-web@sha256:[a-f0-9]{64}" => "127\.0\.0\.1:\d+\/wikiedu-web:ctx-[a-f0-9]{16} \(to be built\)"/);
@@ -107,8 +126,7 @@ describe('exit status', () => {
 
   it('0 when nothing changes', () => expect(code('unchanged')).toBe(EXIT.noChanges));
   it('2 when something changes and every allocation can be placed', () => {
-    expect(code('worker-memory')).toBe(EXIT.changes);
-    expect(code('source-change')).toBe(EXIT.changes);
+    for (const s of ['worker-memory', 'source-change', 'web-count', 'worker-removed', 'pull-password'] as const) expect(code(s), s).toBe(EXIT.changes);
   });
   it('3 when something changes that Nomad cannot place', () => {
     expect(code('worker-memory-too-large')).toBe(EXIT.unplaceable);
