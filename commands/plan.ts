@@ -32,7 +32,7 @@ export async function plan(args: readonly string[], io: PlanIo): Promise<number>
     return EXIT.error;
   }
   const redactor = Redactor.fromEnvironment(io.env);
-  const steps: Steps = { env: io.env, redactor, progress: (m) => io.stderr(`plan: ${m}\n`) };
+  const steps: Steps = { env: io.env, redactor, progress: (m) => io.stderr(`plan: ${redactor.redact(m)}\n`) };
   try {
     // Validated before the slow steps: an unknown environment or a bad config fails in a second.
     const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd });
