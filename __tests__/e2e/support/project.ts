@@ -13,7 +13,7 @@ export interface CliRun {
 }
 
 /** What an operator's checkout holds (node_modules is linked, not copied). */
-const CHECKOUT = ['main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks'];
+const CHECKOUT = ['main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks', 'commands'];
 
 /**
  * One operator's checkout of this repository, in a temporary directory: its own config to
@@ -92,6 +92,13 @@ export class Project {
 
   destroy(): CliRun {
     return this.cdktf('destroy', 'local', '--auto-approve');
+  }
+
+  /** `npm run plan -- <stack>`, as an operator runs it (npm's own banner left out); its report is on stdout, progress on stderr. */
+  plan(stack = 'local'): CliRun & { readonly stdout: string; readonly stderr: string } {
+    const started = Date.now();
+    const r = spawnSync('npm', ['run', '--silent', 'plan', '--', stack], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
   }
 
   /** The synthesized Terraform JSON of a stack. */

@@ -1,0 +1,158 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plan } from '../../commands/plan';
+import { CANARY_PASSWORD, RECORDED_PASSWORD } from '../fixtures/plan/record';
+import { nomadFixture, WORKER_MEMORY_REPORT, type Scenario } from './fixtures';
+
+/**
+ * The command's wiring, without the tools: a project whose app writes the recorded stack,
+ * a `terraform` on PATH that prints a recorded plan, and a stand-in for Nomad that answers
+ * with a recorded plan response. What is printed, where, and the exit status.
+ */
+describe('npm run plan, end to end on recorded plans', () => {
+  let dir: string;
+  let server: Server;
+  let nomadAddr: string;
+  let scenario: Scenario = 'worker-memory';
+  let tokens: (string | undefined)[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'plan-command-'));
+    mkdirSync(join(dir, 'bin'));
+    // The app, as cdktf.json names it: writes the stack where CDKTF_OUTDIR says, or fails when told to (printing a secret it was given).
+    writeFileSync(
+      join(dir, 'app.js'),
+      `const fs = require('fs'), path = require('path');
+if (process.env.FAIL_SYNTH) { console.error('synth failed, password ' + process.env.TF_VAR_registry_pull_password); process.exit(1); }
+const stack = path.join(process.env.CDKTF_OUTDIR, 'stacks', 'local');
+fs.mkdirSync(stack, { recursive: true });
+fs.writeFileSync(path.join(stack, 'cdk.tf.json'), JSON.stringify({ resource: { nomad_job: { rails: { jobspec: fs.readFileSync(process.env.JOBSPEC, 'utf8') } } } }));
+const annotations = process.env.ANNOTATION ? [{ constructPath: 'local/image', level: process.env.ANNOTATION, message: 'build context is not on this machine' }] : [];
+fs.writeFileSync(path.join(process.env.CDKTF_OUTDIR, 'manifest.json'), JSON.stringify({ stacks: { local: { workingDirectory: 'stacks/local', annotations } } }));
+`,
+    );
+    writeFileSync(join(dir, 'cdktf.json'), JSON.stringify({ app: 'node app.js' }));
+    // terraform: init and plan succeed (or plan fails, echoing a secret), show prints the recorded plan.
+    writeFileSync(
+      join(dir, 'bin', 'terraform'),
+      `#!/bin/sh
+case "$1" in
+  show) cat "$TF_FIXTURE" ;;
+  plan) if [ -n "$FAIL_PLAN" ]; then echo "Error: registry refused password $TF_VAR_registry_pull_password" >&2; exit 1; fi ;;
+esac
+`,
+    );
+    chmodSync(join(dir, 'bin', 'terraform'), 0o755);
+    server = createServer((req: IncomingMessage, res) => {
+      tokens.push(req.headers['x-nomad-token'] as string | undefined);
+      req.resume();
+      req.on('end', () => res.end(JSON.stringify(nomadFixture(scenario))));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    nomadAddr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => {
+    server?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (s: Scenario, env: Record<string, string> = {}) => {
+    scenario = s;
+    tokens = [];
+    let stdout = '';
+    let stderr = '';
+    const code = await plan(['local'], {
+      env: {
+        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+        LOCAL_NOMAD_ADDR: nomadAddr,
+        TF_FIXTURE: join(__dirname, `../fixtures/plan/${s}.terraform.json`),
+        JOBSPEC: join(__dirname, '../fixtures/plan/source-change.synthesized-jobspec.txt'),
+        ...env,
+      },
+      cwd: dir,
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+    });
+    return { code, stdout, stderr };
+  };
+
+  it('a worker memory change: the report on stdout, progress on stderr, exit 2', async () => {
+    const r = await run('worker-memory', { NOMAD_ADDR: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe(WORKER_MEMORY_REPORT);
+    expect(r.stderr).toContain('plan: synth…');
+    expect(r.stderr).toContain('plan: terraform plan: done in');
+    // The local environment's address from config, not NOMAD_ADDR.
+    expect(r.stderr).toContain(`plan: nomad plan of job 'rails' at ${nomadAddr}…\nplan: nomad plan: done in `);
+  });
+
+  it('exit 0 without changes, 3 when a group cannot be placed', async () => {
+    expect((await run('unchanged')).code).toBe(0);
+    const r = await run('worker-memory-too-large');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain("group 'sidekiq-long': cannot place 1 allocation: no node has enough memory");
+  });
+
+  it('a rebuilt image: planned from the synthesized jobspec, said on stderr', async () => {
+    const r = await run('source-change');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the image digest is known only after the build');
+  });
+
+  it('canary credentials: the token reaches Nomad, and nothing printed holds a canary', async () => {
+    const canaries = { NOMAD_TOKEN: 'c0ffee00-cafe-4bad-8a11-00000000c0de', TF_VAR_registry_pull_password: CANARY_PASSWORD, DOCKER_REGISTRY_PASS: 'canary-push-password-2b9' };
+    const r = await run('pull-password', canaries);
+    expect(r.code).toBe(2);
+    expect(tokens).toEqual([canaries.NOMAD_TOKEN]);
+    expect(r.stdout).toContain('auth[password]: (sensitive value) => (sensitive value)');
+    for (const secret of [...Object.values(canaries), RECORDED_PASSWORD]) expect(`${r.stdout}${r.stderr}`).not.toContain(secret);
+  });
+
+  it('a failing step: exit 1, its output shown, the secrets in it masked', async () => {
+    const failedPlan = await run('worker-memory', { FAIL_PLAN: '1', TF_VAR_registry_pull_password: CANARY_PASSWORD });
+    expect(failedPlan.code).toBe(1);
+    expect(failedPlan.stderr).toContain('terraform plan failed (exit 1');
+    expect(failedPlan.stderr).toContain('Error: registry refused password (sensitive value)');
+    expect(failedPlan.stdout).toBe('');
+    const failedSynth = await run('worker-memory', { FAIL_SYNTH: '1', TF_VAR_registry_pull_password: CANARY_PASSWORD });
+    expect(failedSynth.code).toBe(1);
+    expect(failedSynth.stderr).toContain('synth failed (exit 1');
+    expect(`${failedPlan.stderr}${failedSynth.stderr}`).not.toContain(CANARY_PASSWORD);
+  });
+
+  it("synth's warnings are passed on; its errors stop the plan, as they stop cdktf synth", async () => {
+    const warned = await run('worker-memory', { ANNOTATION: '@cdktf/warn' });
+    expect(warned.code).toBe(2);
+    expect(warned.stderr).toContain('plan: warning: local/image: build context is not on this machine');
+    const failed = await run('worker-memory', { ANNOTATION: '@cdktf/error' });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("synth: stack 'local' has errors:\n  local/image: build context is not on this machine");
+    expect(failed.stderr).not.toContain('terraform init');
+  });
+
+  it('Nomad unreachable: exit 1, naming the address and the reason', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const r = await run('worker-memory', { LOCAL_NOMAD_ADDR: `http://127.0.0.1:${port}` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot reach Nomad at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(r.stdout).toBe('');
+  });
+
+  it('usage: one environment name; an unknown one is named with the known ones', async () => {
+    const io = { env: {}, cwd: dir, stdout: () => undefined, stderr: (t: string) => (err += t) };
+    let err = '';
+    expect(await plan([], io)).toBe(1);
+    expect(err).toContain('usage: npm run plan -- <environment>   (production, staging, local)');
+    err = '';
+    expect(await plan(['qa'], io)).toBe(1);
+    expect(err).toContain("invalid configuration for environment 'qa':\n  - no such environment; known: production, staging, local");
+  });
+});
