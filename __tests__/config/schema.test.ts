@@ -27,10 +27,10 @@ describe('environment schema', () => {
   });
 
   it.each<[string, (e: any) => void, string]>([
-    ['an empty queue list', (e) => (e.workers[2].queues = []), 'workers[2].queues: a sidekiq worker needs at least one queue'],
-    ['a queue listed twice', (e) => (e.workers[0].queues = ['a', 'a']), 'workers[0].queues: a queue is listed twice'],
-    ['non-positive cpu', (e) => (e.web.resources.cpu = 0), 'web.resources.cpu: must be at least 1'],
-    ['too little memory', (e) => (e.workers[1].resources.memoryMB = 5), 'workers[1].resources.memoryMB: must be at least 10'],
+    ['an empty queue list', (e) => (e.workers[2].queues = []), 'workers[2].queues: sidekiq needs at least one queue, got an empty list'],
+    ['a queue listed twice', (e) => (e.workers[0].queues = ['a', 'a']), "workers[0].queues: queue 'a' is listed twice"],
+    ['non-positive cpu', (e) => (e.web.resources.cpu = 0), 'web.resources.cpu: must be a whole number of MHz of at least 1, got 0'],
+    ['too little memory', (e) => (e.workers[1].resources.memoryMB = 5), "workers[1].resources.memoryMB: must be a whole number of at least 10 (Nomad's minimum), got 5"],
     ['fractional memory', (e) => (e.workers[1].resources.memoryMB = 100.5), 'workers[1].resources.memoryMB: must be a whole number'],
     ['two groups with one name', (e) => (e.workers[1].name = 'sidekiq-constant'), "workers[1].name: group name 'sidekiq-constant' is used twice"],
     ['a worker named like the web group', (e) => (e.workers[0].name = 'web'), "workers[0].name: group name 'web' is used twice"],
@@ -38,11 +38,13 @@ describe('environment schema', () => {
     ['a relative mount path', (e) => (e.web.mounts[0].path = 'public/system'), 'web.mounts[0].path: must be an absolute path'],
     ['an unknown key (a typo that would deploy silently)', (e) => (e.web.memroy = 1), "web: Unrecognized key(s) in object: 'memroy'"],
     ['a duration without unit', (e) => (e.web.update.minHealthyTime = '30'), 'web.update.minHealthyTime: must be a duration such as "30s"'],
-    ['no datacenter', (e) => (e.nomad.datacenters = []), 'nomad.datacenters: name at least one datacenter'],
+    ['no datacenter', (e) => (e.nomad.datacenters = []), 'nomad.datacenters: must name at least one datacenter'],
     ['a service name Consul refuses', (e) => (e.web.service = 'Puma_Web'), 'web.service: must be a DNS label'],
     ['a secret in env', (e) => (e.env.DATABASE_PASSWORD = 'x'), "env.DATABASE_PASSWORD: 'DATABASE_PASSWORD' looks like a secret"],
-    ['an upstream port out of range', (e) => (e.consul.upstreams[0].localPort = 70000), 'consul.upstreams[0].localPort: must be at most 65535'],
+    ['an upstream port out of range', (e) => (e.consul.upstreams[0].localPort = 70000), 'consul.upstreams[0].localPort: must be a whole number of at least 1 and at most 65535, got 70000'],
     ['a prebuilt image by tag', (e) => (e.image = { source: 'prebuilt', reference: 'docker.wikiedu.org/wikiedu-web:latest' }), 'image.reference: must be pinned by digest'],
+    ['a worker whose service name, once suffixed, is too long for Consul', (e) => { e.consul.serviceSuffix = '-staging'; e.workers[0].name = 's'.repeat(60); }, `workers[0].name: must be a DNS label: lower-case letters, digits and '-', at most 63 characters, got '${'s'.repeat(60)}-staging'`],
+    ['a minimum healthy time past Nomad\'s healthy deadline', (e) => (e.web.update.minHealthyTime = '5m'), 'web.update: update min_healthy_time 5m must be shorter than healthy_deadline 5m'],
     ['a registry with a scheme', (e) => (e.registry.address = 'https://docker.wikiedu.org'), 'registry.address: must be a registry host'],
   ])('rejects %s, naming the path and the rule', (_, change, message) => {
     const text = errorFor(change);

@@ -39,7 +39,7 @@ describe('DockerTask', () => {
     [{ env: { 'BAD-KEY': 'x' } }, "task 'app': env key 'BAD-KEY' must be letters, digits and '_'"],
     [{ name: 'a/b' }, "task 'a/b': a task name must not be empty or hold '/' or spaces"],
     [{ command: [] }, 'a task command line needs at least the program to run'],
-    [{ mounts: [{ volume: Volume.host('data'), path: 'data' }] }, "task 'app': volume 'data' must be mounted at an absolute path, got 'data'"],
+    [{ mounts: [{ volume: Volume.host('data'), path: 'data' }] }, "task 'app': volume 'data' mount path must be an absolute path, got 'data'"],
     [{ mounts: [{ volume: Volume.host('data', { readOnly: true }), path: '/data', readOnly: false }] }, "task 'app': volume 'data' is read-only and cannot be mounted read-write"],
   ])('refuses %j: %s', (props, message) => {
     const { job } = newJob();
@@ -146,12 +146,12 @@ describe('TaskGroup', () => {
   });
 
   it.each([
-    [{ count: -1 }, "group 'g': count must be a whole number of 0 or more, got -1"],
+    [{ count: -1 }, "group 'g': count must be a whole number of at least 0, got -1"],
     [{ update: { maxParallel: 0 } }, "group 'g': update max_parallel must be a whole number of at least 1, got 0"],
     [{ update: { minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.seconds(20) } }, "group 'g': update min_healthy_time 30s must be shorter than healthy_deadline 20s"],
     [{ update: { healthyDeadline: Duration.minutes(15) } }, "group 'g': update progress_deadline 10m must be longer than healthy_deadline 15m"],
     [{ ports: [{ label: 'http' }, { label: 'http' }] }, "group 'g': port label 'http' is defined twice"],
-    [{ ports: [{ label: 'http', static: 70000 }] }, "group 'g': port 'http' static 70000 is not between 1 and 65535"],
+    [{ ports: [{ label: 'http', static: 70000 }] }, "group 'g': port 'http' static must be a whole number of at least 1 and at most 65535, got 70000"],
   ])('refuses %j: %s', (props, message) => {
     const { job } = newJob();
     expect(() => new TaskGroup(job, 'g', { name: 'g', ...props })).toThrow(message);

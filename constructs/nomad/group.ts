@@ -5,6 +5,7 @@ import type { Constraint } from './constraint';
 import { Duration } from './duration';
 import { DockerTask } from './task';
 import type { Volume } from './volume';
+import { checkPort, rule, wholeNumber } from './rule';
 
 export interface GroupPort {
   /** The label tasks and services use. */
@@ -47,6 +48,26 @@ export interface TaskGroupProps {
 
 const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
 
+export const checkGroupName = rule((name: string) => /^[^\s/]+$/.test(name), "must not be empty or hold '/' or spaces");
+export const checkCount = wholeNumber({ min: 0 });
+export const checkMaxParallel = wholeNumber({ min: 1 });
+
+/** The rolling update's own rules: how many at once, and deadlines in the order Nomad needs them. */
+export function checkRollingUpdate(update: RollingUpdate): string | undefined {
+  const maxParallel = update.maxParallel ?? 1;
+  const badParallel = checkMaxParallel(maxParallel);
+  if (badParallel) return `update max_parallel ${badParallel}, got ${maxParallel}`;
+  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
+  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+  if (update.minHealthyTime && update.minHealthyTime.toNanoseconds() >= healthy.toNanoseconds()) {
+    return `update min_healthy_time ${update.minHealthyTime} must be shorter than healthy_deadline ${healthy}`;
+  }
+  if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
+    return `update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`;
+  }
+  return undefined;
+}
+
 /**
  * A Nomad task group. Its tasks are the `DockerTask`s created inside it; the volumes it
  * requests are the ones those tasks mount. Both are collected when the job renders.
@@ -59,14 +80,13 @@ export class TaskGroup extends Construct {
   constructor(scope: Construct, id: string, private readonly props: TaskGroupProps) {
     super(scope, id);
     const where = `group '${props.name}'`;
-    if (!/^[^\s/]+$/.test(props.name)) {
-      throw new Error(`${where}: a group name must not be empty or hold '/' or spaces`);
-    }
+    const badName = checkGroupName(props.name);
+    if (badName) throw new Error(`${where}: a group name ${badName}`);
     const count = props.count ?? 1;
-    if (!Number.isInteger(count) || count < 0) {
-      throw new Error(`${where}: count must be a whole number of 0 or more, got ${count}`);
-    }
-    validateUpdate(where, props.update);
+    const badCount = checkCount(count);
+    if (badCount) throw new Error(`${where}: count ${badCount}, got ${count}`);
+    const badUpdate = props.update && checkRollingUpdate(props.update);
+    if (badUpdate) throw new Error(`${where}: ${badUpdate}`);
     validatePorts(where, props.ports ?? []);
     this.groupName = props.name;
     this.constraints = [...(props.constraints ?? [])];
@@ -184,26 +204,9 @@ function validatePorts(where: string, ports: readonly GroupPort[]): void {
   for (const name of duplicates(ports.map((p) => p.label))) throw new Error(`${where}: port label '${name}' is defined twice`);
   for (const p of ports) {
     for (const [key, value] of [['to', p.to], ['static', p.static]] as const) {
-      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 65535)) {
-        throw new Error(`${where}: port '${p.label}' ${key} ${value} is not between 1 and 65535`);
-      }
+      const bad = value === undefined ? undefined : checkPort(value);
+      if (bad) throw new Error(`${where}: port '${p.label}' ${key} ${bad}, got ${value}`);
     }
-  }
-}
-
-function validateUpdate(where: string, update: RollingUpdate | undefined): void {
-  if (!update) return;
-  const maxParallel = update.maxParallel ?? 1;
-  if (!Number.isInteger(maxParallel) || maxParallel < 1) {
-    throw new Error(`${where}: update max_parallel must be a whole number of at least 1, got ${maxParallel}`);
-  }
-  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
-  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
-  if (update.minHealthyTime && update.minHealthyTime.toNanoseconds() >= healthy.toNanoseconds()) {
-    throw new Error(`${where}: update min_healthy_time ${update.minHealthyTime} must be shorter than healthy_deadline ${healthy}`);
-  }
-  if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
-    throw new Error(`${where}: update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`);
   }
 }
 

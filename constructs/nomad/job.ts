@@ -4,6 +4,13 @@ import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
 import { duplicates, TaskGroup } from './group';
 import { escapeTerraformTemplates } from './terraform-escape';
+import { rule } from './rule';
+
+export const checkJobId = rule(
+  (id: string) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id),
+  "must start with a letter or digit and hold only letters, digits, '_', '.' and '-'",
+);
+export const checkDatacenters = rule((dcs: readonly string[]) => dcs.length > 0, 'must name at least one datacenter');
 
 export interface NomadJobProps {
   /** The job ID. Changing it registers a second job beside the first. */
@@ -33,10 +40,10 @@ export class NomadJob extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: NomadJobProps) {
     super(scope, id);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(props.jobId)) {
-      throw new Error(`job ID '${props.jobId}' must start with a letter or digit and hold only letters, digits, '_', '.' and '-'`);
-    }
-    if (props.datacenters.length === 0) throw new Error(`job '${props.jobId}': datacenters must name at least one datacenter`);
+    const badId = checkJobId(props.jobId);
+    if (badId) throw new Error(`job ID '${props.jobId}' ${badId}`);
+    const badDatacenters = checkDatacenters(props.datacenters);
+    if (badDatacenters) throw new Error(`job '${props.jobId}': datacenters ${badDatacenters}`);
     this.jobId = props.jobId;
     this.resource = new NomadJobResource(this, 'job', {
       jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),

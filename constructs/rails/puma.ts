@@ -1,7 +1,25 @@
 import type { Construct } from 'constructs';
 import { Duration } from '../nomad/duration';
 import type { RollingUpdate } from '../nomad/group';
+import { type Check, checkPort, wholeNumber } from '../nomad/rule';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
+
+export interface PumaThreads {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Puma worker processes: 0 runs puma in single mode. */
+export const checkPumaWorkers = wholeNumber({ min: 0 });
+
+/** Threads per worker: a pool of at least one thread, its minimum no larger than its maximum. */
+export const checkPumaThreads: Check<PumaThreads> = ({ min, max }) => {
+  const badMin = wholeNumber({ min: 0 })(min);
+  if (badMin) return `threads.min ${badMin}, got ${min}`;
+  const badMax = wholeNumber({ min: 1 })(max);
+  if (badMax) return `threads.max ${badMax}, got ${max}`;
+  return min > max ? `threads.min ${min} must not exceed threads.max ${max}` : undefined;
+};
 
 export interface PumaGroupProps extends RailsProcessProps {
   /** @default 'web' */
@@ -17,7 +35,7 @@ export interface PumaGroupProps extends RailsProcessProps {
   /** Puma worker processes (`-w`). @default 2 */
   readonly workers?: number;
   /** Puma threads per worker (`-t min:max`). @default { min: 1, max: 1 } */
-  readonly threads?: { readonly min: number; readonly max: number };
+  readonly threads?: PumaThreads;
   /** Load the app before forking workers (`--preload`). @default true */
   readonly preload?: boolean;
   /** @default - one allocation at a time, each healthy for 30s before the next */
@@ -31,14 +49,12 @@ export class PumaGroup extends RailsProcessGroup {
     const workers = props.workers ?? 2;
     const threads = props.threads ?? { min: 1, max: 1 };
     const groupName = props.groupName ?? 'web';
-    for (const [what, n, min] of [['port', port, 1], ['workers', workers, 0], ['threads.min', threads.min, 0], ['threads.max', threads.max, 1]] as const) {
-      if (!Number.isInteger(n) || n < min || (what === 'port' && n > 65535)) {
-        throw new Error(`group '${groupName}': puma ${what} must be a whole number of at least ${min}${what === 'port' ? ' and at most 65535' : ''}, got ${n}`);
-      }
-    }
-    if (threads.min > threads.max) {
-      throw new Error(`group '${groupName}': puma threads.min ${threads.min} must not exceed threads.max ${threads.max}`);
-    }
+    const badPort = checkPort(port);
+    if (badPort) throw new Error(`group '${groupName}': puma port ${badPort}, got ${port}`);
+    const badWorkers = checkPumaWorkers(workers);
+    if (badWorkers) throw new Error(`group '${groupName}': puma workers ${badWorkers}, got ${workers}`);
+    const badThreads = checkPumaThreads(threads);
+    if (badThreads) throw new Error(`group '${groupName}': puma ${badThreads}`);
     const command = [
       'puma', '-b', 'tcp://0.0.0.0', '-p', String(port),
       ...(props.preload ?? true ? ['--preload'] : []),

@@ -1,6 +1,7 @@
 import type { Construct } from 'constructs';
 import { Duration } from '../nomad/duration';
 import { duplicates } from '../nomad/group';
+import { type Check, rule, wholeNumber } from '../nomad/rule';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
 export interface SidekiqGroupProps extends RailsProcessProps {
@@ -24,7 +25,20 @@ export interface SidekiqGroupProps extends RailsProcessProps {
   readonly shutdownTimeout?: Duration;
 }
 
-const QUEUE_NAME = /^[A-Za-z0-9_.:-]+$/;
+export const checkQueueName = rule((q: string) => /^[A-Za-z0-9_.:-]+$/.test(q), "may hold only letters, digits and '_', '.', ':', '-'");
+
+/** A sidekiq process works at least one queue, each named once. */
+export const checkQueues: Check<readonly string[]> = (queues) => {
+  if (queues.length === 0) return 'sidekiq needs at least one queue, got an empty list';
+  for (const q of queues) {
+    const bad = checkQueueName(q);
+    if (bad) return `queue name '${q}' ${bad}`;
+  }
+  const [twice] = duplicates(queues);
+  return twice === undefined ? undefined : `queue '${twice}' is listed twice`;
+};
+
+export const checkConcurrency = wholeNumber({ min: 1 });
 
 /** A sidekiq process working a list of queues. */
 export class SidekiqGroup extends RailsProcessGroup {
@@ -33,14 +47,10 @@ export class SidekiqGroup extends RailsProcessGroup {
   constructor(scope: Construct, id: string, props: SidekiqGroupProps) {
     const where = `group '${props.groupName}'`;
     const concurrency = props.concurrency ?? 1;
-    if (props.queues.length === 0) throw new Error(`${where}: sidekiq needs at least one queue, got an empty list`);
-    for (const q of props.queues) {
-      if (!QUEUE_NAME.test(q)) throw new Error(`${where}: queue name '${q}' may hold only letters, digits and '_', '.', ':', '-'`);
-    }
-    for (const q of duplicates(props.queues)) throw new Error(`${where}: queue '${q}' is listed twice`);
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new Error(`${where}: sidekiq concurrency must be a whole number of at least 1, got ${concurrency}`);
-    }
+    const badQueues = checkQueues(props.queues);
+    if (badQueues) throw new Error(`${where}: ${badQueues}`);
+    const badConcurrency = checkConcurrency(concurrency);
+    if (badConcurrency) throw new Error(`${where}: sidekiq concurrency ${badConcurrency}, got ${concurrency}`);
     const shutdown = props.shutdownTimeout ?? Duration.seconds(25);
     super(scope, id, props, {
       groupName: props.groupName,
