@@ -7,7 +7,7 @@ import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
 import { checkPort } from '../constructs/nomad/rule';
 import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
 import { checkVolumeName } from '../constructs/nomad/volume';
-import { checkPumaThreads, checkPumaWorkers } from '../constructs/rails/puma';
+import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkQueues } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
 
@@ -88,17 +88,18 @@ const update = z
     obeys(checkRollingUpdate)({ maxParallel: u.maxParallel, minHealthyTime: Duration.parse(u.minHealthyTime) }, ctx);
   });
 
+/** The puma group. What is left out here is left to PumaGroup's own defaults (PUMA_DEFAULTS). */
 const web = z
   .object({
-    group: z.string().superRefine(obeys(checkGroupName)).default('web'),
-    task: z.string().superRefine(obeys(checkTaskName)).default('rails_server'),
+    group: z.string().superRefine(obeys(checkGroupName)).optional(),
+    task: z.string().superRefine(obeys(checkTaskName)).optional(),
     /** With the environment's serviceSuffix, its Consul service name. */
-    service: z.string().default('puma'),
+    service: z.string().optional(),
     count,
-    port: port.default(5000),
-    workers: z.number().superRefine(obeys(checkPumaWorkers)).default(2),
-    threads: z.object({ min: z.number(), max: z.number() }).strict().superRefine(obeys(checkPumaThreads)).default({ min: 1, max: 1 }),
-    preload: z.boolean().default(true),
+    port: port.optional(),
+    workers: z.number().superRefine(obeys(checkPumaWorkers)).optional(),
+    threads: z.object({ min: z.number(), max: z.number() }).strict().superRefine(obeys(checkPumaThreads)).optional(),
+    preload: z.boolean().optional(),
     resources,
     update,
     placement: placement.default({}),
@@ -169,8 +170,10 @@ export const environmentSchema = z
   })
   .strict()
   .superRefine((e, ctx) => {
+    const webGroup = e.web.group ?? PUMA_DEFAULTS.groupName;
+    const webService = e.web.service ?? PUMA_DEFAULTS.serviceName;
     const groups: [string, (string | number)[]][] = [
-      [e.web.group, ['web', 'group']],
+      [webGroup, ['web', 'group']],
       ...e.workers.map((w, i): [string, (string | number)[]] => [w.name, ['workers', i, 'name']]),
     ];
     const seen = new Set<string>();
@@ -180,7 +183,7 @@ export const environmentSchema = z
     }
     // Consul sees each service name with the suffix: that is the name the DNS-label rule applies to.
     const services: [string, (string | number)[]][] = [
-      [e.web.service, ['web', 'service']],
+      [webService, ['web', 'service']],
       ...e.workers.map((w, i): [string, (string | number)[]] => [w.name, ['workers', i, 'name']]),
     ];
     for (const [name, path] of services) {
@@ -188,8 +191,8 @@ export const environmentSchema = z
       const broken = checkServiceName(full);
       if (broken) ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `${broken}, got '${full}'` });
     }
-    if (seen.has(e.web.service) && e.web.service !== e.web.group) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['web', 'service'], message: `service '${e.web.service}' is also a worker's service name` });
+    if (seen.has(webService) && webService !== webGroup) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['web', 'service'], message: `service '${webService}' is also a worker's service name` });
     }
     const mounts = [
       ...e.web.mounts.map((m, i) => ({ m, path: ['web', 'mounts', i, 'volume'] })),

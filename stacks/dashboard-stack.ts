@@ -12,7 +12,7 @@ import { Duration } from '../constructs/nomad/duration';
 import { NomadJob } from '../constructs/nomad/job';
 import type { RegistryPullAuth } from '../constructs/nomad/task';
 import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
-import { PumaGroup } from '../constructs/rails/puma';
+import { PUMA_DEFAULTS, PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
 
 /** Exact provider versions: the ones the prebuilt bindings were generated from, and the ones the offline mirror holds. */
@@ -75,11 +75,12 @@ export class DashboardStack extends TerraformStack {
     };
 
     const { web } = env;
-    new PumaGroup(this.job, web.group, {
+    // Fields the environment leaves out are PumaGroup's defaults.
+    new PumaGroup(this.job, web.group ?? PUMA_DEFAULTS.groupName, {
       ...shared,
       groupName: web.group,
       taskName: web.task,
-      serviceName: `${web.service}${suffix}`,
+      serviceName: `${web.service ?? PUMA_DEFAULTS.serviceName}${suffix}`,
       count: web.count,
       port: web.port,
       workers: web.workers,

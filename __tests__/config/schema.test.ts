@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironment, parseEnvironment } from '../../config/load';
 import { production } from '../../config/production';
 import type { EnvironmentInput } from '../../config/schema';
-import { fixtureEdge } from '../support/synth';
+import { fixtureEdge, jobOf, synthEnvironment } from '../support/synth';
 
 const valid = (): EnvironmentInput => production(fixtureEdge());
 
@@ -92,5 +92,32 @@ describe('loadEnvironment', () => {
   it('takes the CA file operators export as NOMAD_CA_PATH, and NOMAD_SKIP_VERIFY', () => {
     const env = loadEnvironment('production', fixtureEdge({ NOMAD_CA_PATH: '/etc/nomad/ca.pem', NOMAD_SKIP_VERIFY: 'true' }));
     expect(env.nomad).toMatchObject({ caFile: '/etc/nomad/ca.pem', skipVerify: true });
+  });
+});
+
+describe('web fields an environment leaves out', () => {
+  const withoutDefaults = (): EnvironmentInput => {
+    const input = valid();
+    const { group: _g, task: _t, service: _s, port: _p, workers: _w, threads: _th, preload: _pr, ...web } = input.web;
+    return { ...input, web };
+  };
+
+  it('stay unset after parsing: the schema restates none of PumaGroup\'s defaults', () => {
+    const { web } = parseEnvironment(withoutDefaults());
+    for (const key of ['group', 'task', 'service', 'port', 'workers', 'threads', 'preload'] as const) expect(web[key], key).toBeUndefined();
+  });
+
+  it('are PumaGroup\'s defaults in the job', () => {
+    const base = loadEnvironment('production', fixtureEdge());
+    const job = jobOf(synthEnvironment({ ...parseEnvironment(withoutDefaults()), image: base.image }));
+    const web = job.TaskGroups[0]!;
+    expect([web.Name, web.Tasks[0]!.Name, web.Services![0]!.Name, web.Services![0]!.PortLabel]).toEqual(['web', 'rails_server', 'puma', '5000']);
+    expect([web.Tasks[0]!.Config.command, ...(web.Tasks[0]!.Config.args as string[])].join(' ')).toBe('puma -b tcp://0.0.0.0 -p 5000 --preload -w 2 -t 1:1');
+  });
+
+  it('still keep a worker off the web group\'s default name', () => {
+    const input = withoutDefaults() as any;
+    input.workers[0].name = 'web';
+    expect(() => parseEnvironment(input)).toThrow("workers[0].name: group name 'web' is used twice");
   });
 });

@@ -21,6 +21,22 @@ export const checkPumaThreads: Check<PumaThreads> = ({ min, max }) => {
   return min > max ? `threads.min ${min} must not exceed threads.max ${max}` : undefined;
 };
 
+/**
+ * What a puma group is when its props leave a field out: the construct's defaults, in one
+ * place. Config reads the names from here where it must know them (a worker may not take
+ * the web group's name).
+ */
+export const PUMA_DEFAULTS = {
+  groupName: 'web',
+  taskName: 'rails_server',
+  serviceName: 'puma',
+  serviceTags: ['app'],
+  port: 5000,
+  workers: 2,
+  threads: { min: 1, max: 1 },
+  preload: true,
+} as const;
+
 export interface PumaGroupProps extends RailsProcessProps {
   /** @default 'web' */
   readonly groupName?: string;
@@ -45,10 +61,10 @@ export interface PumaGroupProps extends RailsProcessProps {
 /** The Rails web server: puma behind a Connect service, rolled one allocation at a time. */
 export class PumaGroup extends RailsProcessGroup {
   constructor(scope: Construct, id: string, props: PumaGroupProps) {
-    const port = props.port ?? 5000;
-    const workers = props.workers ?? 2;
-    const threads = props.threads ?? { min: 1, max: 1 };
-    const groupName = props.groupName ?? 'web';
+    const port = props.port ?? PUMA_DEFAULTS.port;
+    const workers = props.workers ?? PUMA_DEFAULTS.workers;
+    const threads = props.threads ?? PUMA_DEFAULTS.threads;
+    const groupName = props.groupName ?? PUMA_DEFAULTS.groupName;
     const badPort = checkPort(port);
     if (badPort) throw new Error(`group '${groupName}': puma port ${badPort}, got ${port}`);
     const badWorkers = checkPumaWorkers(workers);
@@ -57,14 +73,14 @@ export class PumaGroup extends RailsProcessGroup {
     if (badThreads) throw new Error(`group '${groupName}': puma ${badThreads}`);
     const command = [
       'puma', '-b', 'tcp://0.0.0.0', '-p', String(port),
-      ...(props.preload ?? true ? ['--preload'] : []),
+      ...(props.preload ?? PUMA_DEFAULTS.preload ? ['--preload'] : []),
       '-w', String(workers), '-t', `${threads.min}:${threads.max}`,
     ];
     super(scope, id, props, {
       groupName,
-      taskName: props.taskName ?? 'rails_server',
+      taskName: props.taskName ?? PUMA_DEFAULTS.taskName,
       command,
-      service: { name: props.serviceName ?? 'puma', tags: props.serviceTags ?? ['app'], port },
+      service: { name: props.serviceName ?? PUMA_DEFAULTS.serviceName, tags: props.serviceTags ?? PUMA_DEFAULTS.serviceTags, port },
       update: props.update ?? { maxParallel: 1, minHealthyTime: Duration.seconds(30) },
     });
   }
