@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
+import { duplicates } from './duplicates';
 import { Duration } from './duration';
 import { DockerTask } from './task';
 import type { Volume } from './volume';
@@ -191,13 +192,6 @@ export class TaskGroup extends Construct {
     }
     return errors;
   }
-}
-
-export function duplicates(names: readonly string[]): string[] {
-  const seen = new Set<string>();
-  const twice = new Set<string>();
-  for (const n of names) (seen.has(n) ? twice : seen).add(n);
-  return [...twice];
 }
 
 function validatePorts(where: string, ports: readonly GroupPort[]): void {

@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
-import { duplicates, TaskGroup } from './group';
+import { duplicates } from './duplicates';
+import { TaskGroup } from './group';
 import { escapeTerraformTemplates } from './terraform-escape';
 import { rule } from './rule';
 

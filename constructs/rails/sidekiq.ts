@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Duration } from '../nomad/duration';
-import { duplicates } from '../nomad/group';
+import { duplicates } from '../nomad/duplicates';
 import { type Check, rule, wholeNumber } from '../nomad/rule';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
