@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
+import { constructError } from './construct-error';
 import { duplicates } from './duplicates';
 import { Duration } from './duration';
 import { DockerTask } from './task';
@@ -82,13 +83,14 @@ export class TaskGroup extends Construct {
     super(scope, id);
     const where = `group '${props.name}'`;
     const badName = checkGroupName(props.name);
-    if (badName) throw new Error(`${where}: a group name ${badName}`);
+    if (badName) throw constructError(this, `${where}: a group name ${badName}`);
     const count = props.count ?? 1;
     const badCount = checkCount(count);
-    if (badCount) throw new Error(`${where}: count ${badCount}, got ${count}`);
+    if (badCount) throw constructError(this, `${where}: count ${badCount}, got ${count}`);
     const badUpdate = props.update && checkRollingUpdate(props.update);
-    if (badUpdate) throw new Error(`${where}: ${badUpdate}`);
-    validatePorts(where, props.ports ?? []);
+    if (badUpdate) throw constructError(this, `${where}: ${badUpdate}`);
+    const badPorts = checkPorts(props.ports ?? []);
+    if (badPorts) throw constructError(this, `${where}: ${badPorts}`);
     this.groupName = props.name;
     this.constraints = [...(props.constraints ?? [])];
     this.services = [...(props.services ?? [])];
@@ -194,14 +196,16 @@ export class TaskGroup extends Construct {
   }
 }
 
-function validatePorts(where: string, ports: readonly GroupPort[]): void {
-  for (const name of duplicates(ports.map((p) => p.label))) throw new Error(`${where}: port label '${name}' is defined twice`);
+function checkPorts(ports: readonly GroupPort[]): string | undefined {
+  const [twice] = duplicates(ports.map((p) => p.label));
+  if (twice !== undefined) return `port label '${twice}' is defined twice`;
   for (const p of ports) {
     for (const [key, value] of [['to', p.to], ['static', p.static]] as const) {
       const bad = value === undefined ? undefined : checkPort(value);
-      if (bad) throw new Error(`${where}: port '${p.label}' ${key} ${bad}, got ${value}`);
+      if (bad) return `port '${p.label}' ${key} ${bad}, got ${value}`;
     }
   }
+  return undefined;
 }
 
 function renderUpdate(update: RollingUpdate): UpdateStrategy {

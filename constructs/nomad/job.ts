@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
+import { constructError } from './construct-error';
 import { duplicates } from './duplicates';
 import { TaskGroup } from './group';
 import { escapeTerraformTemplates } from './terraform-escape';
@@ -42,9 +43,9 @@ export class NomadJob extends Construct {
   constructor(scope: Construct, id: string, private readonly props: NomadJobProps) {
     super(scope, id);
     const badId = checkJobId(props.jobId);
-    if (badId) throw new Error(`job ID '${props.jobId}' ${badId}`);
+    if (badId) throw constructError(this, `job ID '${props.jobId}' ${badId}`);
     const badDatacenters = checkDatacenters(props.datacenters);
-    if (badDatacenters) throw new Error(`job '${props.jobId}': datacenters ${badDatacenters}`);
+    if (badDatacenters) throw constructError(this, `job '${props.jobId}': datacenters ${badDatacenters}`);
     this.jobId = props.jobId;
     this.resource = new NomadJobResource(this, 'job', {
       jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),

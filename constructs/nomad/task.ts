@@ -3,6 +3,7 @@ import type { Task } from './api';
 import type { Duration } from './duration';
 import type { VolumeMountOptions } from './volume';
 import type { IContainerImage } from '../image/container-image';
+import { constructError } from './construct-error';
 import { rule, wholeNumber } from './rule';
 
 export interface TaskResources {
@@ -66,24 +67,24 @@ export class DockerTask extends Construct {
     super(scope, id);
     const where = `task '${props.name}'`;
     const badName = checkTaskName(props.name);
-    if (badName) throw new Error(`${where}: a task name ${badName}`);
+    if (badName) throw constructError(this, `${where}: a task name ${badName}`);
     const { cpu, memoryMB, memoryMaxMB } = props.resources;
     const badCpu = checkCpu(cpu);
-    if (badCpu) throw new Error(`${where}: cpu ${badCpu}, got ${cpu}`);
+    if (badCpu) throw constructError(this, `${where}: cpu ${badCpu}, got ${cpu}`);
     const badMemory = checkMemoryMB(memoryMB);
-    if (badMemory) throw new Error(`${where}: memoryMB ${badMemory}, got ${memoryMB}`);
+    if (badMemory) throw constructError(this, `${where}: memoryMB ${badMemory}, got ${memoryMB}`);
     if (memoryMaxMB !== undefined && (!Number.isInteger(memoryMaxMB) || memoryMaxMB < memoryMB)) {
-      throw new Error(`${where}: memoryMaxMB ${memoryMaxMB} must be a whole number no smaller than memoryMB ${memoryMB}`);
+      throw constructError(this, `${where}: memoryMaxMB ${memoryMaxMB} must be a whole number no smaller than memoryMB ${memoryMB}`);
     }
     for (const key of Object.keys(props.env ?? {})) {
       const badKey = checkEnvKey(key);
-      if (badKey) throw new Error(`${where}: env key '${key}' ${badKey}`);
+      if (badKey) throw constructError(this, `${where}: env key '${key}' ${badKey}`);
     }
     for (const mount of props.mounts ?? []) {
       const badPath = checkMountPath(mount.path);
-      if (badPath) throw new Error(`${where}: volume '${mount.volume.name}' mount path ${badPath}, got '${mount.path}'`);
+      if (badPath) throw constructError(this, `${where}: volume '${mount.volume.name}' mount path ${badPath}, got '${mount.path}'`);
       if (mount.readOnly === false && mount.volume.readOnly) {
-        throw new Error(`${where}: volume '${mount.volume.name}' is read-only and cannot be mounted read-write`);
+        throw constructError(this, `${where}: volume '${mount.volume.name}' is read-only and cannot be mounted read-write`);
       }
     }
     // Fails now, naming the task, if the command line is empty.

@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import { constructError } from '../nomad/construct-error';
 import { Duration } from '../nomad/duration';
 import type { RollingUpdate } from '../nomad/group';
 import { type Check, checkPort, wholeNumber } from '../nomad/rule';
@@ -64,24 +65,24 @@ export class PumaGroup extends RailsProcessGroup {
     const port = props.port ?? PUMA_DEFAULTS.port;
     const workers = props.workers ?? PUMA_DEFAULTS.workers;
     const threads = props.threads ?? PUMA_DEFAULTS.threads;
-    const groupName = props.groupName ?? PUMA_DEFAULTS.groupName;
-    const badPort = checkPort(port);
-    if (badPort) throw new Error(`group '${groupName}': puma port ${badPort}, got ${port}`);
-    const badWorkers = checkPumaWorkers(workers);
-    if (badWorkers) throw new Error(`group '${groupName}': puma workers ${badWorkers}, got ${workers}`);
-    const badThreads = checkPumaThreads(threads);
-    if (badThreads) throw new Error(`group '${groupName}': puma ${badThreads}`);
-    const command = [
-      'puma', '-b', 'tcp://0.0.0.0', '-p', String(port),
-      ...(props.preload ?? PUMA_DEFAULTS.preload ? ['--preload'] : []),
-      '-w', String(workers), '-t', `${threads.min}:${threads.max}`,
-    ];
-    super(scope, id, props, {
-      groupName,
+    super(scope, id, {
+      ...props,
+      groupName: props.groupName ?? PUMA_DEFAULTS.groupName,
       taskName: props.taskName ?? PUMA_DEFAULTS.taskName,
-      command,
+      command: [
+        'puma', '-b', 'tcp://0.0.0.0', '-p', String(port),
+        ...(props.preload ?? PUMA_DEFAULTS.preload ? ['--preload'] : []),
+        '-w', String(workers), '-t', `${threads.min}:${threads.max}`,
+      ],
       service: { name: props.serviceName ?? PUMA_DEFAULTS.serviceName, tags: props.serviceTags ?? PUMA_DEFAULTS.serviceTags, port },
       update: props.update ?? { maxParallel: 1, minHealthyTime: Duration.seconds(30) },
     });
+    const where = `group '${this.groupName}'`;
+    const badPort = checkPort(port);
+    if (badPort) throw constructError(this, `${where}: puma port ${badPort}, got ${port}`);
+    const badWorkers = checkPumaWorkers(workers);
+    if (badWorkers) throw constructError(this, `${where}: puma workers ${badWorkers}, got ${workers}`);
+    const badThreads = checkPumaThreads(threads);
+    if (badThreads) throw constructError(this, `${where}: puma ${badThreads}`);
   }
 }

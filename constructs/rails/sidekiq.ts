@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import { constructError } from '../nomad/construct-error';
 import { Duration } from '../nomad/duration';
 import { duplicates } from '../nomad/duplicates';
 import { type Check, rule, wholeNumber } from '../nomad/rule';
@@ -45,20 +46,20 @@ export class SidekiqGroup extends RailsProcessGroup {
   readonly queues: readonly string[];
 
   constructor(scope: Construct, id: string, props: SidekiqGroupProps) {
-    const where = `group '${props.groupName}'`;
     const concurrency = props.concurrency ?? 1;
-    const badQueues = checkQueues(props.queues);
-    if (badQueues) throw new Error(`${where}: ${badQueues}`);
-    const badConcurrency = checkConcurrency(concurrency);
-    if (badConcurrency) throw new Error(`${where}: sidekiq concurrency ${badConcurrency}, got ${concurrency}`);
     const shutdown = props.shutdownTimeout ?? Duration.seconds(25);
-    super(scope, id, props, {
-      groupName: props.groupName,
+    super(scope, id, {
+      ...props,
       taskName: props.taskName ?? 'sidekiq',
       command: ['sidekiq', ...props.queues.flatMap((q) => ['-q', q]), '-c', String(concurrency)],
       service: { name: props.serviceName ?? props.groupName, tags: props.serviceTags ?? ['app', 'sidekiq'] },
       killTimeout: Duration.millis(shutdown.toNanoseconds() / 1e6 + 5000),
     });
+    const where = `group '${this.groupName}'`;
+    const badQueues = checkQueues(props.queues);
+    if (badQueues) throw constructError(this, `${where}: ${badQueues}`);
+    const badConcurrency = checkConcurrency(concurrency);
+    if (badConcurrency) throw constructError(this, `${where}: sidekiq concurrency ${badConcurrency}, got ${concurrency}`);
     this.queues = [...props.queues];
   }
 }
