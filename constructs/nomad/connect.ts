@@ -46,6 +46,7 @@ export const checkUpstreams: Check<readonly Upstream[]> = (upstreams) => {
 export class ConnectService {
   readonly name: string;
   readonly port: string | undefined;
+  private readonly numericPort: boolean;
   private readonly tags: string[];
   private readonly upstreams: Upstream[];
 
@@ -54,6 +55,7 @@ export class ConnectService {
     if (badName) throw new Error(`service name '${props.name}' ${badName}`);
     this.name = props.name;
     this.port = props.port === undefined ? undefined : String(props.port);
+    this.numericPort = typeof props.port === 'number';
     this.tags = [...(props.tags ?? [])];
     this.upstreams = [...(props.upstreams ?? [])];
     const badUpstreams = checkUpstreams(this.upstreams);
@@ -67,7 +69,8 @@ export class ConnectService {
 
   /** True when the port is a literal number rather than a network label. */
   get portIsNumber(): boolean {
-    return this.port !== undefined && /^\d+$/.test(this.port);
+    // A number, even one Terraform resolves later: its text then is a token, not digits.
+    return this.numericPort;
   }
 
   render(): Service {

@@ -1,3 +1,5 @@
+import { isUnresolved } from './tokens';
+
 /**
  * A value rule: `undefined` when the value keeps it, else the rule it breaks, said as the
  * rest of a sentence about the value ("must be a whole number of at least 1"). The construct
@@ -6,9 +8,9 @@
  */
 export type Check<T> = (value: T) => string | undefined;
 
-/** A rule from a test and the words that say it. */
+/** A rule from a test and the words that say it. A value still unresolved (a Terraform reference) keeps it. */
 export function rule<T>(holds: (value: T) => boolean, text: string): Check<T> {
-  return (value) => (holds(value) ? undefined : text);
+  return (value) => (isUnresolved(value) || holds(value) ? undefined : text);
 }
 
 export interface WholeNumberOptions {

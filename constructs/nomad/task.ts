@@ -5,6 +5,7 @@ import type { VolumeMountOptions } from './volume';
 import type { IContainerImage } from '../image/container-image';
 import { constructError } from './construct-error';
 import { rule, wholeNumber } from './rule';
+import { isUnresolved } from './tokens';
 
 export interface TaskResources {
   /** MHz of CPU the task is given. */
@@ -73,7 +74,7 @@ export class DockerTask extends Construct {
     if (badCpu) throw constructError(this, `${where}: cpu ${badCpu}, got ${cpu}`);
     const badMemory = checkMemoryMB(memoryMB);
     if (badMemory) throw constructError(this, `${where}: memoryMB ${badMemory}, got ${memoryMB}`);
-    if (memoryMaxMB !== undefined && (!Number.isInteger(memoryMaxMB) || memoryMaxMB < memoryMB)) {
+    if (memoryMaxMB !== undefined && !isUnresolved(memoryMaxMB) && !isUnresolved(memoryMB) && (!Number.isInteger(memoryMaxMB) || memoryMaxMB < memoryMB)) {
       throw constructError(this, `${where}: memoryMaxMB ${memoryMaxMB} must be a whole number no smaller than memoryMB ${memoryMB}`);
     }
     for (const key of Object.keys(props.env ?? {})) {

@@ -3,6 +3,7 @@ import { constructError } from '../nomad/construct-error';
 import { Duration } from '../nomad/duration';
 import type { RollingUpdate } from '../nomad/group';
 import { type Check, checkPort, wholeNumber } from '../nomad/rule';
+import { isUnresolved } from '../nomad/tokens';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
 export interface PumaThreads {
@@ -19,6 +20,7 @@ export const checkPumaThreads: Check<PumaThreads> = ({ min, max }) => {
   if (badMin) return `threads.min ${badMin}, got ${min}`;
   const badMax = wholeNumber({ min: 1 })(max);
   if (badMax) return `threads.max ${badMax}, got ${max}`;
+  if (isUnresolved(min) || isUnresolved(max)) return undefined;
   return min > max ? `threads.min ${min} must not exceed threads.max ${max}` : undefined;
 };
 
