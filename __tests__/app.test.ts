@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filesBelow, runApp } from './support/run-app';
@@ -67,7 +69,26 @@ describe('an invalid configuration', () => {
 
 describe('the committed tree', () => {
   it('holds no state, synth output or .env file', () => {
-    const ignore = readFileSync(join(REPO_ROOT, '.gitignore'), 'utf8');
-    for (const entry of ['cdktf.out/', '*.tfstate', '.terraform/', '.env']) expect(ignore).toContain(entry);
+    expect(forbiddenTracked(REPO_ROOT)).toEqual([]);
+  });
+
+  it('(the check above finds a Terraform state file git tracks)', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'tracked-state-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
+      git('init', '-q');
+      writeFileSync(join(repo, 'main.ts'), '');
+      writeFileSync(join(repo, 'terraform.production.tfstate'), '{}');
+      git('add', '--force', 'main.ts', 'terraform.production.tfstate');
+      expect(forbiddenTracked(repo)).toEqual(['terraform.production.tfstate']);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });
+
+/** Files git tracks that must never be committed: Terraform state, synth output, provider caches, .env. */
+function forbiddenTracked(repo: string): string[] {
+  const tracked = execFileSync('git', ['-C', repo, 'ls-files', '-z'], { encoding: 'utf8' }).split('\0').filter(Boolean);
+  return tracked.filter((path) => /\.tfstate(\.|$)|(^|\/)(cdktf\.out|\.terraform)\/|(^|\/)\.env$/.test(path));
+}
