@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import { hashBuildContext } from './build-context';
 import type { EdgeInputs } from './edge';
 import { local } from './local';
+import { OperatorInputError } from './operator-inputs';
 import { production } from './production';
 import { environmentSchema, type Environment, type EnvironmentInput } from './schema';
 import { staging } from './staging';
@@ -45,7 +46,14 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   if (!make) {
     throw new ConfigError(name, [`no such environment; known: ${Object.keys(ENVIRONMENTS).join(', ')}`]);
   }
-  const environment = parseEnvironment(make(edge), name);
+  let input: EnvironmentInput;
+  try {
+    input = make(edge);
+  } catch (e) {
+    if (e instanceof OperatorInputError) throw new ConfigError(name, [e.message]);
+    throw e;
+  }
+  const environment = parseEnvironment(input, name);
   const { image } = environment;
   if (image.source !== 'build') return environment;
   if (!existsSync(image.context)) return environment;

@@ -89,6 +89,24 @@ describe('loadEnvironment', () => {
     expect(env.image).toEqual({ source: 'prebuilt', reference: ref, runtime: 'buildpacks' });
   });
 
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['TRUE', true],
+    ['false', undefined],
+    ['0', undefined],
+    ['', undefined],
+  ])('reads NOMAD_SKIP_VERIFY=%j as skipVerify %j', (value, skipVerify) => {
+    expect(loadEnvironment('production', fixtureEdge({ NOMAD_SKIP_VERIFY: value })).nomad.skipVerify).toBe(skipVerify);
+  });
+
+  it.each(['maybe', 'yes', 'ture', '2'])('refuses NOMAD_SKIP_VERIFY=%j, naming the variable and the value', (value) => {
+    expect(() => loadEnvironment('production', fixtureEdge({ NOMAD_SKIP_VERIFY: value }))).toThrow(ConfigError);
+    expect(() => loadEnvironment('production', fixtureEdge({ NOMAD_SKIP_VERIFY: value }))).toThrow(
+      `invalid configuration for environment 'production':\n  - NOMAD_SKIP_VERIFY: '${value}' is not a boolean: write true, false, 1 or 0`,
+    );
+  });
+
   it('takes the CA file operators export as NOMAD_CA_PATH, and NOMAD_SKIP_VERIFY', () => {
     const env = loadEnvironment('production', fixtureEdge({ NOMAD_CA_PATH: '/etc/nomad/ca.pem', NOMAD_SKIP_VERIFY: 'true' }));
     expect(env.nomad).toMatchObject({ caFile: '/etc/nomad/ca.pem', skipVerify: true });
