@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { App } from 'cdktf';
+import { Annotations, App, DISABLE_STACK_TRACE_IN_METADATA, TerraformStack } from 'cdktf';
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from './config/load';
 import type { EdgeInputs } from './config/edge';
 import { DashboardStack } from './stacks/dashboard-stack';
@@ -22,9 +22,25 @@ function main(): void {
   } catch (e) {
     // A person reads this: the rule that broke, not a stack trace.
     const message = e instanceof ConfigError ? e.message : `synth failed: ${(e as Error).message}`;
+    if (process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS !== undefined) {
+      reportToCdktf(message);
+      return;
+    }
     process.stderr.write(`${message}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * The cdktf CLI (which sets CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS for the app) prints
+ * whatever an app writes to stderr twice when it fails: as it arrives, and again under
+ * "Command output on stderr". An error annotation it prints once, and then refuses to go on
+ * with synth, diff or deploy. The stack that carries it is empty and named for what it is.
+ */
+function reportToCdktf(message: string): void {
+  const app = new App({ context: { [DISABLE_STACK_TRACE_IN_METADATA]: true } });
+  Annotations.of(new TerraformStack(app, 'invalid-configuration')).addError(message);
+  app.synth();
 }
 
 if (require.main === module) main();

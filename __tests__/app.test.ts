@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filesBelow, runApp } from './support/run-app';
-import { REPO_ROOT } from './support/synth';
+import { FIXTURE_APP, REPO_ROOT } from './support/synth';
 
 const SECRETS = {
   NOMAD_TOKEN: 'nomad-token-5f0c1c8e-secret',
@@ -64,7 +64,36 @@ describe('an invalid configuration', () => {
     expect(run.stderr).toContain('image.reference: must be pinned by digest');
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(existsSync(join(run.outdir, 'stacks/production/cdk.tf.json'))).toBe(false);
+    expect(run.stderr.split('image.reference:')).toHaveLength(2);
   });
+
+  it('run by the cdktf CLI, is one error annotation on an empty stack, not stderr the CLI would print twice', () => {
+    const underCli = runApp({ DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest', CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true' });
+    expect(underCli.stderr).toBe('');
+    const manifest = JSON.parse(readFileSync(join(underCli.outdir, 'manifest.json'), 'utf8'));
+    expect(Object.keys(manifest.stacks)).toEqual(['invalid-configuration']);
+    expect(manifest.stacks['invalid-configuration'].annotations).toEqual([
+      { constructPath: 'invalid-configuration', level: '@cdktf/error', message: expect.stringContaining("invalid configuration for environment 'production':\n  - image.reference: must be pinned by digest") },
+    ]);
+  });
+
+  it('`cdktf synth` shows it once and fails', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdktf-cli-out-'));
+    try {
+      const cli = spawnSync(join(REPO_ROOT, 'node_modules/.bin/cdktf'), ['synth', '--output', outdir], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHECKPOINT_DISABLE: '1', DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(cli.status).toBe(1);
+      const output = `${cli.stdout}${cli.stderr}`;
+      expect(output.split("invalid configuration for environment 'production'")).toHaveLength(2);
+      expect(output.split('image.reference: must be pinned by digest')).toHaveLength(2);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('the committed tree', () => {

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { ZodError } from 'zod';
 import { hashBuildContext } from './build-context';
+import { describeIssues } from './issues';
 import type { EdgeInputs } from './edge';
 import { local } from './local';
 import { OperatorInputError } from './operator-inputs';
@@ -29,7 +30,7 @@ export function parseEnvironment(input: unknown, label = describe(input)): Envir
     return environmentSchema.parse(input);
   } catch (e) {
     if (e instanceof ZodError) {
-      throw new ConfigError(label, e.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+      throw new ConfigError(label, describeIssues(environmentSchema, input, e.issues));
     }
     throw e;
   }
@@ -70,11 +71,6 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
     options.log?.(`${name}: hashed build context ${image.context}: ${digest.files} files, ${(digest.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)}s`);
   }
   return { ...environment, image: { ...image, contextHash: digest.sha256 } };
-}
-
-function formatPath(path: readonly (string | number)[]): string {
-  if (path.length === 0) return '(environment)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
 function describe(input: unknown): string {

@@ -27,14 +27,14 @@ describe('environment schema', () => {
   });
 
   it.each<[string, (e: any) => void, string]>([
-    ['an empty queue list', (e) => (e.workers[2].queues = []), 'workers[2].queues: sidekiq needs at least one queue, got an empty list'],
-    ['a queue listed twice', (e) => (e.workers[0].queues = ['a', 'a']), "workers[0].queues: queue 'a' is listed twice"],
+    ['an empty queue list', (e) => (e.workers[2].queues = []), 'workers[sidekiq-default].queues: sidekiq needs at least one queue, got an empty list'],
+    ['a queue listed twice', (e) => (e.workers[0].queues = ['a', 'a']), "workers[sidekiq-constant].queues: queue 'a' is listed twice"],
     ['non-positive cpu', (e) => (e.web.resources.cpu = 0), 'web.resources.cpu: must be a whole number of MHz of at least 1, got 0'],
-    ['too little memory', (e) => (e.workers[1].resources.memoryMB = 5), "workers[1].resources.memoryMB: must be a whole number of at least 10 (Nomad's minimum), got 5"],
-    ['fractional memory', (e) => (e.workers[1].resources.memoryMB = 100.5), 'workers[1].resources.memoryMB: must be a whole number'],
+    ['too little memory', (e) => (e.workers[1].resources.memoryMB = 5), "workers[sidekiq-daily].resources.memoryMB: must be a whole number of at least 10 (Nomad's minimum), got 5"],
+    ['fractional memory', (e) => (e.workers[1].resources.memoryMB = 100.5), 'workers[sidekiq-daily].resources.memoryMB: must be a whole number'],
     ['two groups with one name', (e) => (e.workers[1].name = 'sidekiq-constant'), "workers[1].name: group name 'sidekiq-constant' is used twice"],
-    ['a worker named like the web group', (e) => (e.workers[0].name = 'web'), "workers[0].name: group name 'web' is used twice"],
-    ['a mount of an undeclared volume', (e) => (e.workers[0].mounts = [{ volume: 'uploads', path: '/x' }]), "workers[0].mounts[0].volume: volume 'uploads' is not declared under volumes (declared: rails)"],
+    ['a worker named like the web group', (e) => (e.workers[0].name = 'web'), "workers[web].name: group name 'web' is used twice"],
+    ['a mount of an undeclared volume', (e) => (e.workers[0].mounts = [{ volume: 'uploads', path: '/x' }]), "workers[sidekiq-constant].mounts[0].volume: volume 'uploads' is not declared under volumes (declared: rails)"],
     ['a relative mount path', (e) => (e.web.mounts[0].path = 'public/system'), 'web.mounts[0].path: must be an absolute path'],
     ['an unknown key (a typo that would deploy silently)', (e) => (e.web.memroy = 1), "web: Unrecognized key(s) in object: 'memroy'"],
     ['a duration without unit', (e) => (e.web.update.minHealthyTime = '30'), 'web.update.minHealthyTime: must be a duration such as "30s"'],
@@ -43,7 +43,7 @@ describe('environment schema', () => {
     ['a secret in env', (e) => (e.env.DATABASE_PASSWORD = 'x'), "env.DATABASE_PASSWORD: 'DATABASE_PASSWORD' looks like a secret"],
     ['an upstream port out of range', (e) => (e.consul.upstreams[0].localPort = 70000), 'consul.upstreams[0].localPort: must be a whole number of at least 1 and at most 65535, got 70000'],
     ['a prebuilt image by tag', (e) => (e.image = { source: 'prebuilt', reference: 'docker.wikiedu.org/wikiedu-web:latest' }), 'image.reference: must be pinned by digest'],
-    ['a worker whose service name, once suffixed, is too long for Consul', (e) => { e.consul.serviceSuffix = '-staging'; e.workers[0].name = 's'.repeat(60); }, `workers[0].name: must be a DNS label: lower-case letters, digits and '-', at most 63 characters, got '${'s'.repeat(60)}-staging'`],
+    ['a worker whose service name, once suffixed, is too long for Consul', (e) => { e.consul.serviceSuffix = '-staging'; e.workers[0].name = 's'.repeat(60); }, `workers[${'s'.repeat(60)}].name: must be a DNS label: lower-case letters, digits and '-', at most 63 characters, got '${'s'.repeat(60)}-staging'`],
     ['a minimum healthy time past Nomad\'s healthy deadline', (e) => (e.web.update.minHealthyTime = '5m'), 'web.update: update min_healthy_time 5m must be shorter than healthy_deadline 5m'],
     ['a registry with a scheme', (e) => (e.registry.address = 'https://docker.wikiedu.org'), 'registry.address: must be a registry host'],
   ])('rejects %s, naming the path and the rule', (_, change, message) => {
@@ -136,6 +136,41 @@ describe('web fields an environment leaves out', () => {
   it('still keep a worker off the web group\'s default name', () => {
     const input = withoutDefaults() as any;
     input.workers[0].name = 'web';
-    expect(() => parseEnvironment(input)).toThrow("workers[0].name: group name 'web' is used twice");
+    expect(() => parseEnvironment(input)).toThrow("workers[web].name: group name 'web' is used twice");
+  });
+});
+
+describe('a typo in a key', () => {
+  it('names the item, the key it likely means, and not the "Required" that follows from it', () => {
+    const text = errorFor((e) => {
+      const long = e.workers.find((w: { name: string }) => w.name === 'sidekiq-long');
+      long.resources = { cpu: 1500, memoryMb: 2048 };
+    });
+    expect(text).toBe(
+      "invalid configuration for environment 'production':\n" +
+        "  - workers[sidekiq-long].resources: Unrecognized key(s) in object: 'memoryMb' (did you mean 'memoryMB'?)",
+    );
+  });
+
+  it('guesses within the object\'s own keys, per key, and leaves a far-off key unguessed', () => {
+    const text = errorFor((e) => {
+      e.web.update = { maxParallel: 1, MinHealthyTime: '30s' };
+      e.web.memroy = 1;
+      e.nomad.datacentres = ['dc1'];
+      delete e.nomad.datacenters;
+    });
+    expect(text.split('\n').slice(1)).toEqual([
+      "  - nomad: Unrecognized key(s) in object: 'datacentres' (did you mean 'datacenters'?)",
+      "  - web.update: Unrecognized key(s) in object: 'MinHealthyTime' (did you mean 'minHealthyTime'?)",
+      "  - web: Unrecognized key(s) in object: 'memroy'",
+    ]);
+  });
+
+  it('keeps the index of an item whose name is not unique', () => {
+    const text = errorFor((e) => {
+      e.workers[1].name = 'sidekiq-constant';
+      e.workers[1].queues = [];
+    });
+    expect(text).toContain('workers[1].queues: sidekiq needs at least one queue');
   });
 });
