@@ -82,7 +82,7 @@ describe('an invalid configuration', () => {
     try {
       const cli = spawnSync(join(REPO_ROOT, 'node_modules/.bin/cdktf'), ['synth', '--output', outdir], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CHECKPOINT_DISABLE: '1', DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest' },
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), CHECKPOINT_DISABLE: '1', DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest' },
         encoding: 'utf8',
         timeout: 60_000,
       });

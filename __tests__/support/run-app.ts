@@ -16,7 +16,7 @@ export function runApp(env: Record<string, string>, script = 'main.ts'): AppRun 
   const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
   const result = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), script], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DASHBOARD_SOURCE: FIXTURE_APP, CDKTF_OUTDIR: outdir, ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), DASHBOARD_SOURCE: FIXTURE_APP, CDKTF_OUTDIR: outdir, ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
