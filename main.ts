@@ -1,14 +1,17 @@
 import { resolve } from 'node:path';
 import { Annotations, App, DISABLE_STACK_TRACE_IN_METADATA, TerraformStack } from 'cdktf';
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from './config/load';
+import type { ContextDigest } from './config/build-context';
 import type { EdgeInputs } from './config/edge';
 import { DashboardStack } from './stacks/dashboard-stack';
 
 /** Builds every environment's stack. The one place the program reads the machine it runs on. */
 export function buildApp(edge: EdgeInputs, outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
+  // Every stack builds from the same checkout: hash it once.
+  const digests = new Map<string, ContextDigest>();
   for (const name of Object.keys(ENVIRONMENTS)) {
-    const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`) });
+    const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), digests });
     // State beside the project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites.
     const statePath = resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${name}.tfstate`);
     new DashboardStack(app, name, { environment, statePath });

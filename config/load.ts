@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { ZodError } from 'zod';
-import { hashBuildContext } from './build-context';
+import { type ContextDigest, hashBuildContext } from './build-context';
 import { describeIssues } from './issues';
 import type { EdgeInputs } from './edge';
 import { local } from './local';
@@ -39,6 +39,12 @@ export function parseEnvironment(input: unknown, label = describe(input)): Envir
 export interface LoadOptions {
   /** Told of slow steps (hashing a large build context). @default - silent */
   readonly log?: (message: string) => void;
+  /**
+   * Build-context digests this synth has computed, by context and Dockerfile: environments
+   * that build from one checkout hash it once. Pass one map to every loadEnvironment of a synth.
+   * @default - the context is hashed on every call
+   */
+  readonly digests?: Map<string, ContextDigest>;
 }
 
 /** Reads, validates and completes one environment: the one place configuration meets the machine. */
@@ -64,13 +70,25 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   if (!existsSync(`${image.context}/${image.dockerfile}`)) {
     throw new ConfigError(name, [`image.dockerfile: '${image.dockerfile}' does not exist in the build context '${image.context}'`]);
   }
-  const started = Date.now();
-  const digest = hashBuildContext(image.context, image.dockerfile);
-  const seconds = (Date.now() - started) / 1000;
-  if (seconds > 1) {
-    options.log?.(`${name}: hashed build context ${image.context}: ${digest.files} files, ${(digest.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)}s`);
+  const key = `${image.context}\0${image.dockerfile}`;
+  let digest = options.digests?.get(key);
+  if (!digest) {
+    digest = hashWithProgress(name, image.context, image.dockerfile, options.log);
+    options.digests?.set(key, digest);
   }
   return { ...environment, image: { ...image, contextHash: digest.sha256 } };
+}
+
+/** Hashes a build context; past a second, says so on the log every second, and when done. */
+function hashWithProgress(name: string, context: string, dockerfile: string, log: ((message: string) => void) | undefined): ContextDigest {
+  const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const started = Date.now();
+  const digest = hashBuildContext(context, dockerfile, {
+    ...(log ? { onProgress: ({ files, bytes }) => log(`${name}: hashing build context ${context}: ${files} files, ${megabytes(bytes)} so far`) } : {}),
+  });
+  const seconds = (Date.now() - started) / 1000;
+  if (seconds > 1) log?.(`${name}: hashed build context ${context}: ${digest.files} files, ${megabytes(digest.bytes)} in ${seconds.toFixed(1)}s`);
+  return digest;
 }
 
 function describe(input: unknown): string {

@@ -4,14 +4,18 @@
  *  2. a script that only imports cdktf and the provider modules the app uses;
  *  3. their ratio;
  *  4. the synth of one stack with 7 and with 100 sidekiq groups (in process, after warm-up);
- *  5. the no-op deploy beside a bare `terraform plan` (needs `npm run tools` and the providers).
+ *  5. hashing a synthetic build context (4000 files, 37 MB) beside `find | xargs cat | sha256sum`;
+ *  6. the no-op deploy beside a bare `terraform plan` (needs `npm run tools` and the providers).
  * Figures are medians; they go in the README, not in timed tests.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdktf';
+import { hashBuildContext } from '../../config/build-context';
 import { loadEnvironment, parseEnvironment } from '../../config/load';
+import { syntheticContext } from './context-tree';
 import { benchNoopDeploy } from './noop-deploy';
 import { production } from '../../config/production';
 import { DashboardStack } from '../../stacks/dashboard-stack';
@@ -64,6 +68,36 @@ function timeSynthWithWorkers(workers: number): number {
   return median(times);
 }
 
+/** The build-context hash beside the plainest hash of the same bytes: every file, catenated, one sha256. */
+function benchContextHash(): void {
+  const tree = syntheticContext();
+  try {
+    const hashTimes: number[] = [];
+    const floorTimes: number[] = [];
+    for (let i = 0; i < RUNS + 1; i++) {
+      let started = process.hrtime.bigint();
+      hashBuildContext(tree.dir);
+      const hashMs = Number(process.hrtime.bigint() - started) / 1e6;
+      started = process.hrtime.bigint();
+      const floor = spawnSync('sh', ['-c', 'find . -type f | xargs cat | sha256sum'], { cwd: tree.dir, encoding: 'utf8' });
+      const floorMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (floor.status !== 0) throw new Error(`find | xargs cat | sha256sum failed: ${floor.stderr}`);
+      if (i > 0) {
+        // the first run fills the page cache for both
+        hashTimes.push(hashMs);
+        floorTimes.push(floorMs);
+      }
+    }
+    const [hash, floor] = [median(hashTimes), median(floorTimes)];
+    const size = `${tree.files} files, ${(tree.bytes / 1e6).toFixed(0)} MB`;
+    process.stdout.write(`  build-context hash (${size}): ${fmt(hash)}\n`);
+    process.stdout.write(`  find | xargs cat | sha256sum, same:  ${fmt(floor)}\n`);
+    process.stdout.write(`  ratio hash / sha256sum (goal <= 1.5): ${(hash / floor).toFixed(2).padStart(8)}\n`);
+  } finally {
+    rmSync(tree.dir, { recursive: true, force: true });
+  }
+}
+
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 process.stdout.write(`synth benchmarks (median of ${RUNS} runs; node ${process.version})\n`);
 const app = timeProcess('main.ts');
@@ -74,6 +108,7 @@ process.stdout.write(`  ratio app / imports:                 ${(app / imports).t
 for (const n of [7, 100]) {
   process.stdout.write(`  one stack, ${String(n).padStart(3)} sidekiq groups:       ${fmt(timeSynthWithWorkers(n))}\n`);
 }
+benchContextHash();
 benchNoopDeploy((line) => process.stdout.write(`${line}\n`)).catch((e: Error) => {
   process.stderr.write(`no-op deploy benchmark failed: ${e.message}\n`);
   process.exitCode = 1;
