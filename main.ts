@@ -19,7 +19,8 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
   return app;
 }
 
-function main(): void {
+/** Synthesizes every stack; on a broken rule, says which and fails. bin/synth-app.cjs calls it. */
+export function main(): void {
   try {
     buildApp({ env: process.env, cwd: process.cwd() }).synth();
   } catch (e) {
