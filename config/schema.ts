@@ -113,8 +113,10 @@ const worker = z
     name: z.string().superRefine(obeys(checkGroupName)),
     /** In priority order. */
     queues: z.array(z.string()).superRefine(obeys(checkQueues)),
-    concurrency: z.number().superRefine(obeys(checkConcurrency)).default(1),
-    count: count.default(1),
+    /** @default - SidekiqGroup's (one thread) */
+    concurrency: z.number().superRefine(obeys(checkConcurrency)).optional(),
+    /** @default - SidekiqGroup's (one allocation) */
+    count: count.optional(),
     resources,
     placement: placement.default({}),
     mounts: z.array(mount).default([]),

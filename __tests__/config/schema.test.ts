@@ -20,10 +20,18 @@ function errorFor(change: (e: any) => void): string {
 }
 
 describe('environment schema', () => {
-  it('accepts production and fills the defaults', () => {
+  it('accepts production and fills the defaults that are config\'s own', () => {
     const env = parseEnvironment(valid());
-    expect(env.workers.map((w) => [w.name, w.concurrency, w.count])).toContainEqual(['sidekiq-default', 1, 1]);
     expect(env.consul.serviceSuffix).toBe('');
+    expect(env.workers.find((w) => w.name === 'sidekiq-long')!.mounts).toEqual([]);
+  });
+
+  it('leaves a worker\'s concurrency and count to SidekiqGroup, whose defaults the job shows', () => {
+    const env = parseEnvironment(valid());
+    expect(env.workers.map((w) => [w.concurrency, w.count])).toContainEqual([undefined, undefined]);
+    const job = jobOf(synthEnvironment(loadEnvironment('production', fixtureEdge())));
+    const worker = job.TaskGroups.find((g) => g.Name === 'sidekiq-default')!;
+    expect([worker.Count, worker.Tasks[0]!.Config.args]).toEqual([1, ['-q', 'default', '-c', '1']]);
   });
 
   it.each<[string, (e: any) => void, string]>([
