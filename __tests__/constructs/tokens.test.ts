@@ -1,6 +1,7 @@
 import { Testing, TerraformVariable } from 'cdktf';
 import { describe, expect, it } from 'vitest';
 import { ContainerImage } from '../../constructs/image/container-image';
+import { NomadJob } from '../../constructs/nomad/job';
 import { PumaGroup } from '../../constructs/rails/puma';
 import { SidekiqGroup } from '../../constructs/rails/sidekiq';
 import { terraformUnescape } from '../support/synth';
@@ -26,6 +27,14 @@ describe('props that are Terraform references', () => {
 
   it('pass the construct\'s checks, at construction and at synth', () => {
     expect(validationErrors(stack)).toEqual([]);
+  });
+
+  it('except the job ID, which is the Terraform address and must be known at synth', () => {
+    const { stack: other } = newJob();
+    const id = new TerraformVariable(other, 'job_id', { type: 'string' }).stringValue;
+    expect(() => new NomadJob(other, 'by-variable', { jobId: id, datacenters: ['dc1'] })).toThrow(
+      /\[test\/by-variable\] job ID '\$\{TfToken\[TOKEN\.\d+\]\}' must be known at synth, not a Terraform reference/,
+    );
   });
 
   it('reach Nomad as Terraform references', () => {

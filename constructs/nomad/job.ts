@@ -7,6 +7,7 @@ import { duplicates } from './duplicates';
 import { TaskGroup } from './group';
 import { escapeTerraformTemplates } from './terraform-escape';
 import { rule } from './rule';
+import { isUnresolved } from './tokens';
 
 export const checkJobId = rule(
   (id: string) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id),
@@ -42,6 +43,9 @@ export class NomadJob extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: NomadJobProps) {
     super(scope, id);
+    if (isUnresolved(props.jobId)) {
+      throw constructError(this, `job ID '${props.jobId}' must be known at synth, not a Terraform reference: it is the resource's address, nomad_job.<job ID>`);
+    }
     const badId = checkJobId(props.jobId);
     if (badId) throw constructError(this, `job ID '${props.jobId}' ${badId}`);
     const badDatacenters = checkDatacenters(props.datacenters);
