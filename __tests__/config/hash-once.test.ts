@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import * as buildContext from '../../config/build-context';
 import { buildApp } from '../../main';
@@ -11,7 +14,7 @@ vi.mock('../../config/build-context', async (importOriginal) => {
 
 describe('a synth of every stack', () => {
   it('hashes the one build context they share once', () => {
-    const app = buildApp(fixtureEdge());
+    const app = buildApp(fixtureEdge(), mkdtempSync(join(tmpdir(), 'hash-once-')));
     const stacks = app.node.children.filter((c): c is DashboardStack => c instanceof DashboardStack);
     expect(stacks.map((s) => s.node.id)).toEqual(['production', 'staging', 'local']);
     expect(vi.mocked(buildContext.hashBuildContext)).toHaveBeenCalledTimes(1);
