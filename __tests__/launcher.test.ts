@@ -20,7 +20,7 @@ function synth(checkout: string): { status: number | null; stderr: string; outdi
 }
 
 const jobIds = (outdir: string) => Object.keys(JSON.parse(readFileSync(join(outdir, 'stacks/production/cdk.tf.json'), 'utf8')).resource.nomad_job);
-const builds = (checkout: string) => readdirSync(join(checkout, '.build')).filter((d) => d.startsWith('app-'));
+const builds = (checkout: string) => readdirSync(join(checkout, '.build')).filter((f) => f.startsWith('app-'));
 
 describe('cdktf.json\'s app (bin/synth-app.cjs)', () => {
   const checkout = mkdtempSync(join(tmpdir(), 'launcher-checkout-'));
@@ -36,7 +36,7 @@ describe('cdktf.json\'s app (bin/synth-app.cjs)', () => {
     expect(first.status).toBe(0);
     expect(jobIds(first.outdir)).toEqual(['rails']);
     const [compiled] = builds(checkout);
-    expect(compiled).toMatch(/^app-[0-9a-f]{16}$/);
+    expect(compiled).toMatch(/^app-[0-9a-f]{16}\.js$/);
 
     expect(synth(checkout).status).toBe(0);
     expect(builds(checkout)).toEqual([compiled]);

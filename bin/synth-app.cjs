@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // What `cdktf synth` runs (cdktf.json "app"): main.ts as JavaScript that node runs directly,
-// compiled from the current sources. The compiled tree lives in .build/app-<hash of the
-// sources>/, so it is never stale: a changed source is a different hash, compiled once (with
-// the project's own TypeScript, transpile only: `npm test` type-checks), and every later run
-// costs a hash of the sources and node's own startup, not a TypeScript loader's.
+// compiled from the current sources. The compiled program is .build/app-<hash of the
+// sources>.js, so it is never stale: a changed source is a different hash, compiled once
+// (with the project's own TypeScript, transpile only: `npm test` type-checks), and every later
+// run costs a hash of the sources and node's own startup, not a TypeScript loader's.
 'use strict';
 const { createHash } = require('node:crypto');
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
-const { dirname, join, relative } = require('node:path');
+const { join, relative, sep } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const BUILD = join(ROOT, '.build');
@@ -30,7 +30,7 @@ function sourceFiles() {
   return files.sort();
 }
 
-/** The sources, this launcher and the compiler's version: what the compiled tree is a function of. */
+/** The sources, this launcher and the compiler's version: what the compiled program is a function of. */
 function fingerprint(files) {
   const hash = createHash('sha256');
   hash.update(readFileSync(__filename));
@@ -39,32 +39,51 @@ function fingerprint(files) {
   return hash.digest('hex').slice(0, 16);
 }
 
+// The compiled program's own module loader: one file to read and compile, not one per source.
+// Relative requests resolve among the sources; anything else is node's require (node_modules).
+const LOADER = `
+const { posix } = require('node:path');
+const loaded = {};
+function load(id) {
+  if (loaded[id]) return loaded[id].exports;
+  const module = { exports: {} };
+  loaded[id] = module;
+  sources[id].call(module.exports, requireFrom(id), module, module.exports);
+  return module.exports;
+}
+function requireFrom(from) {
+  return (request) => {
+    if (!request.startsWith('.')) return require(request);
+    const id = posix.join(posix.dirname(from), request);
+    if (!(id in sources)) throw new Error(\`compiled app: '\${from}' requires '\${request}', which is not among the sources\`);
+    return load(id);
+  };
+}
+module.exports = load('main');
+`;
+
 function compile(files, target) {
   const ts = require('typescript');
-  const scratch = join(BUILD, `tmp-${process.pid}-${Date.now()}`);
-  const compilerOptions = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false };
-  for (const file of files) {
-    const out = join(scratch, relative(ROOT, file).replace(/\.ts$/, '.js'));
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file, reportDiagnostics: false });
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, outputText);
-  }
-  try {
-    renameSync(scratch, target);
-  } catch (e) {
-    // Another synth compiled the same sources first: its tree is as good as ours.
-    rmSync(scratch, { recursive: true, force: true });
-    if (!existsSync(join(target, 'main.js'))) throw e;
-  }
+  const compilerOptions = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true };
+  const modules = files.map((file) => {
+    const id = relative(ROOT, file).split(sep).join('/').replace(/\.ts$/, '');
+    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file });
+    return `${JSON.stringify(id)}: function (require, module, exports) {\n${outputText}\n},`;
+  });
+  const program = `'use strict';\n// Compiled by bin/synth-app.cjs from ${files.length} sources. Do not edit: it is rebuilt when they change.\nconst sources = {\n${modules.join('\n')}\n};\n${LOADER}`;
+  // Written aside and renamed into place: a concurrent synth sees the whole program or none.
+  const scratch = `${target}.${process.pid}.tmp`;
+  writeFileSync(scratch, program);
+  renameSync(scratch, target);
   for (const entry of readdirSync(BUILD)) {
-    if (entry.startsWith('app-') && join(BUILD, entry) !== target) rmSync(join(BUILD, entry), { recursive: true, force: true });
+    if (/^app-[0-9a-f]{16}\.js$/.test(entry) && join(BUILD, entry) !== target) rmSync(join(BUILD, entry), { force: true });
   }
 }
 
 const files = sourceFiles();
-const target = join(BUILD, `app-${fingerprint(files)}`);
-if (!existsSync(join(target, 'main.js'))) {
+const target = join(BUILD, `app-${fingerprint(files)}.js`);
+if (!existsSync(target)) {
   mkdirSync(BUILD, { recursive: true });
   compile(files, target);
 }
-require(join(target, 'main.js')).main();
+require(target).main();

@@ -29,23 +29,28 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** A shell command run from the project as cdktf runs its app: told an outdir, the fixture app as the checkout. */
-function timeCommand(command: string): number {
-  const times: number[] = [];
+/**
+ * Shell commands run from the project as cdktf runs its app (told an outdir, the fixture app as
+ * the checkout), taking turns so that a busy machine slows each alike. Medians, by command.
+ */
+function timeCommands(commands: readonly string[]): number[] {
+  const times = commands.map((): number[] => []);
   for (let i = 0; i < RUNS + 1; i++) {
-    const outdir = mkdtempSync(join(tmpdir(), 'bench-out-'));
-    const started = process.hrtime.bigint();
-    const r = spawnSync('sh', ['-c', command], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DASHBOARD_SOURCE: FIXTURE_APP, CDKTF_OUTDIR: outdir },
-      encoding: 'utf8',
+    commands.forEach((command, c) => {
+      const outdir = mkdtempSync(join(tmpdir(), 'bench-out-'));
+      const started = process.hrtime.bigint();
+      const r = spawnSync('sh', ['-c', command], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DASHBOARD_SOURCE: FIXTURE_APP, CDKTF_OUTDIR: outdir },
+        encoding: 'utf8',
+      });
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      rmSync(outdir, { recursive: true, force: true });
+      if (r.status !== 0) throw new Error(`${command} failed:\n${r.stderr}`);
+      if (i > 0) times[c]!.push(ms); // the first run may compile, and fills the page cache
     });
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    rmSync(outdir, { recursive: true, force: true });
-    if (r.status !== 0) throw new Error(`${command} failed:\n${r.stderr}`);
-    if (i > 0) times.push(ms); // the first run may compile, and fills the page cache
   }
-  return median(times);
+  return times.map(median);
 }
 
 function timeSynthWithWorkers(workers: number): number {
@@ -108,9 +113,8 @@ function benchContextHash(): void {
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 process.stdout.write(`synth benchmarks (median of ${RUNS} runs; node ${process.version})\n`);
 const appCommand = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdktf.json'), 'utf8')) as { app: string }).app;
-const app = timeCommand(appCommand);
+const [app, floor] = timeCommands([appCommand, 'node __tests__/bench/imports-only.cjs']) as [number, number];
 process.stdout.write(`  app synth, all stacks (${appCommand}): ${fmt(app)}\n`);
-const floor = timeCommand('node __tests__/bench/imports-only.cjs');
 process.stdout.write(`  node loading cdktf + providers only: ${fmt(floor)}\n`);
 process.stdout.write(`  ratio app / floor (goal <= 1.5):     ${(app / floor).toFixed(2).padStart(9)}\n`);
 for (const n of [7, 100]) {
