@@ -28,7 +28,7 @@ export function describeIssues(schema: z.ZodTypeAny, input: unknown, issues: rea
 }
 
 /** `web.update.minHealthyTime`, `workers[sidekiq-long].resources`; an item without a unique name keeps its index. */
-export function formatPath(path: readonly (string | number)[], input: unknown): string {
+function formatPath(path: readonly (string | number)[], input: unknown): string {
   if (path.length === 0) return '(environment)';
   let out = '';
   let value = input;
