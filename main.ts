@@ -1,15 +1,18 @@
 import { chmodSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { App } from 'cdktf';
+import { Annotations, App, DISABLE_STACK_TRACE_IN_METADATA, TerraformStack } from 'cdktf';
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from './config/load';
+import type { ContextDigest } from './config/build-context';
 import type { EdgeInputs } from './config/edge';
 import { DashboardStack } from './stacks/dashboard-stack';
 
 /** Builds every environment's stack. The one place the program reads the machine it runs on. */
 export function buildApp(edge: EdgeInputs, outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
+  // Every stack builds from the same checkout: hash it once.
+  const digests = new Map<string, ContextDigest>();
   for (const name of Object.keys(ENVIRONMENTS)) {
-    const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`) });
+    const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), digests });
     // State beside the project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites.
     const statePath = resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${name}.tfstate`);
     new DashboardStack(app, name, { environment, statePath });
@@ -27,15 +30,32 @@ function protectState(statePath: string): void {
   for (const file of [statePath, `${statePath}.backup`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
-function main(): void {
+/** Synthesizes every stack; on a broken rule, says which and fails. .ci/synth-app.cjs calls it. */
+export function main(): void {
   try {
     buildApp({ env: process.env, cwd: process.cwd() }).synth();
   } catch (e) {
     // A person reads this: the rule that broke, not a stack trace.
     const message = e instanceof ConfigError ? e.message : `synth failed: ${(e as Error).message}`;
+    if (process.env.CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS !== undefined) {
+      reportToCdktf(message);
+      return;
+    }
     process.stderr.write(`${message}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * The cdktf CLI (which sets CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS for the app) prints
+ * whatever an app writes to stderr twice when it fails: as it arrives, and again under
+ * "Command output on stderr". An error annotation it prints once, and then refuses to go on
+ * with synth, diff or deploy. The stack that carries it is empty and named for what it is.
+ */
+function reportToCdktf(message: string): void {
+  const app = new App({ context: { [DISABLE_STACK_TRACE_IN_METADATA]: true } });
+  Annotations.of(new TerraformStack(app, 'invalid-configuration')).addError(message);
+  app.synth();
 }
 
 if (require.main === module) main();

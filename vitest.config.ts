@@ -11,6 +11,8 @@ export default defineConfig({
           // Synthesizing loads cdktf and the provider bindings: give the first test in a file room.
           testTimeout: 30_000,
           pool: 'forks',
+          // Temporary directories go under one per run, removed at its end.
+          globalSetup: ['__tests__/support/temp-root.ts'],
         },
       },
       {

@@ -1,8 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filesBelow, runApp } from './support/run-app';
-import { REPO_ROOT } from './support/synth';
+import { FIXTURE_APP, REPO_ROOT } from './support/synth';
 
 const SECRETS = {
   NOMAD_TOKEN: 'nomad-token-5f0c1c8e-secret',
@@ -62,12 +64,60 @@ describe('an invalid configuration', () => {
     expect(run.stderr).toContain('image.reference: must be pinned by digest');
     expect(run.stderr).not.toMatch(/^\s+at /m);
     expect(existsSync(join(run.outdir, 'stacks/production/cdk.tf.json'))).toBe(false);
+    expect(run.stderr.split('image.reference:')).toHaveLength(2);
   });
+
+  it('run by the cdktf CLI, is one error annotation on an empty stack, not stderr the CLI would print twice', () => {
+    const underCli = runApp({ DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest', CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: 'true' });
+    expect(underCli.stderr).toBe('');
+    const manifest = JSON.parse(readFileSync(join(underCli.outdir, 'manifest.json'), 'utf8'));
+    expect(Object.keys(manifest.stacks)).toEqual(['invalid-configuration']);
+    expect(manifest.stacks['invalid-configuration'].annotations).toEqual([
+      { constructPath: 'invalid-configuration', level: '@cdktf/error', message: expect.stringContaining("invalid DASHBOARD_IMAGE='docker.wikiedu.org/wikiedu-web:latest' (read by every stack: production, staging, local):\n  - image.reference: must be pinned by digest") },
+    ]);
+  });
+
+  it('`cdktf synth` shows it once and fails', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdktf-cli-out-'));
+    try {
+      const cli = spawnSync(join(REPO_ROOT, 'node_modules/.bin/cdktf'), ['synth', '--output', outdir], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), CHECKPOINT_DISABLE: '1', DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_IMAGE: 'docker.wikiedu.org/wikiedu-web:latest' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(cli.status).toBe(1);
+      const output = `${cli.stdout}${cli.stderr}`;
+      expect(output.split("invalid DASHBOARD_IMAGE='docker.wikiedu.org/wikiedu-web:latest'")).toHaveLength(2);
+      expect(output.split('image.reference: must be pinned by digest')).toHaveLength(2);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('the committed tree', () => {
   it('holds no state, synth output or .env file', () => {
-    const ignore = readFileSync(join(REPO_ROOT, '.gitignore'), 'utf8');
-    for (const entry of ['cdktf.out/', '*.tfstate', '.terraform/', '.env']) expect(ignore).toContain(entry);
+    expect(forbiddenTracked(REPO_ROOT)).toEqual([]);
+  });
+
+  it('(the check above finds a Terraform state file git tracks)', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'tracked-state-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' });
+      git('init', '-q');
+      writeFileSync(join(repo, 'main.ts'), '');
+      writeFileSync(join(repo, 'terraform.production.tfstate'), '{}');
+      git('add', '--force', 'main.ts', 'terraform.production.tfstate');
+      expect(forbiddenTracked(repo)).toEqual(['terraform.production.tfstate']);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });
+
+/** Files git tracks that must never be committed: Terraform state, synth output, provider caches, .env. */
+function forbiddenTracked(repo: string): string[] {
+  const tracked = execFileSync('git', ['-C', repo, 'ls-files', '-z'], { encoding: 'utf8' }).split('\0').filter(Boolean);
+  return tracked.filter((path) => /\.tfstate(\.|$)|(^|\/)(cdktf\.out|\.terraform)\/|(^|\/)\.env$/.test(path));
+}

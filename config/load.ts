@@ -1,10 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { ZodError } from 'zod';
-import { hashBuildContext } from './build-context';
+import { type ContextDigest, hashBuildContext } from './build-context';
+import { describeIssues } from './issues';
 import type { EdgeInputs } from './edge';
 import { OPERATOR_INPUT_OF } from './operator-inputs';
 import { inspectRuntimeConfig } from './runtime-config';
 import { local } from './local';
+import { OperatorInputError } from './operator-inputs';
 import { production } from './production';
 import { environmentSchema, type Environment, type EnvironmentInput } from './schema';
 import { staging } from './staging';
@@ -46,7 +48,7 @@ export function parseEnvironment(input: unknown, label = describe(input)): Envir
     return environmentSchema.parse(input);
   } catch (e) {
     if (e instanceof ZodError) {
-      throw new ConfigError(label, e.issues.map((i) => `${formatPath(i.path)}: ${i.message}`));
+      throw new ConfigError(label, describeIssues(environmentSchema, input, e.issues));
     }
     throw e;
   }
@@ -55,6 +57,12 @@ export function parseEnvironment(input: unknown, label = describe(input)): Envir
 export interface LoadOptions {
   /** Told of slow steps (hashing a large build context). @default - silent */
   readonly log?: (message: string) => void;
+  /**
+   * Build-context digests this synth has computed, by context and Dockerfile: environments
+   * that build from one checkout hash it once. Pass one map to every loadEnvironment of a synth.
+   * @default - the context is hashed on every call
+   */
+  readonly digests?: Map<string, ContextDigest>;
 }
 
 /** Reads, validates and completes one environment: the one place configuration meets the machine. */
@@ -63,9 +71,16 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   if (!make) {
     throw new ConfigError(name, [`no such environment; known: ${Object.keys(ENVIRONMENTS).join(', ')}`]);
   }
+  let input: EnvironmentInput;
+  try {
+    input = make(edge);
+  } catch (e) {
+    if (e instanceof OperatorInputError) throw new ConfigError(name, [e.message]);
+    throw e;
+  }
   let environment: Environment;
   try {
-    environment = parseEnvironment(make(edge), name);
+    environment = parseEnvironment(input, name);
   } catch (e) {
     throw e instanceof ConfigError ? operatorInputError(e, edge) : e;
   }
@@ -79,11 +94,11 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   if (!existsSync(`${image.context}/${image.dockerfile}`)) {
     throw operatorInputError(new ConfigError(name, [`image.dockerfile: '${image.dockerfile}' does not exist in the build context '${image.context}'`]), edge);
   }
-  const started = Date.now();
-  const digest = hashBuildContext(image.context, image.dockerfile);
-  const seconds = (Date.now() - started) / 1000;
-  if (seconds > 1) {
-    options.log?.(`${name}: hashed build context ${image.context}: ${digest.files} files, ${(digest.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)}s`);
+  const key = `${image.context}\0${image.dockerfile}`;
+  let digest = options.digests?.get(key);
+  if (!digest) {
+    digest = hashWithProgress(name, image.context, image.dockerfile, options.log);
+    options.digests?.set(key, digest);
   }
   return { ...environment, image: { ...image, contextHash: digest.sha256 } };
 }
@@ -104,9 +119,16 @@ function checkRuntimeConfig(name: string, environment: Environment, edge: EdgeIn
   }
 }
 
-function formatPath(path: readonly (string | number)[]): string {
-  if (path.length === 0) return '(environment)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+/** Hashes a build context; past a second, says so on the log every second, and when done. */
+function hashWithProgress(name: string, context: string, dockerfile: string, log: ((message: string) => void) | undefined): ContextDigest {
+  const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const started = Date.now();
+  const digest = hashBuildContext(context, dockerfile, {
+    ...(log ? { onProgress: ({ files, bytes }) => log(`${name}: hashing build context ${context}: ${files} files, ${megabytes(bytes)} so far`) } : {}),
+  });
+  const seconds = (Date.now() - started) / 1000;
+  if (seconds > 1) log?.(`${name}: hashed build context ${context}: ${digest.files} files, ${megabytes(digest.bytes)} in ${seconds.toFixed(1)}s`);
+  return digest;
 }
 
 function describe(input: unknown): string {

@@ -2,6 +2,26 @@ import { isAbsolute, resolve } from 'node:path';
 import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
 
+/** A variable of the operator's environment holds a value it cannot mean: the message names both. */
+export class OperatorInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OperatorInputError';
+  }
+}
+
+/**
+ * A switch from the environment: true, false, 1 or 0 (any case); unset or empty is undefined.
+ * Anything else is refused: `NOMAD_SKIP_VERIFY=maybe` must not be read as false.
+ */
+export function booleanWord(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  const word = value.trim().toLowerCase();
+  if (word === 'true' || word === '1') return true;
+  if (word === 'false' || word === '0') return false;
+  throw new OperatorInputError(`${name}: '${value}' is not a boolean: write true, false, 1 or 0`);
+}
+
 /**
  * The Nomad connection settings an operator's `nomad.sh` exports that the provider does not
  * read by itself. NOMAD_ADDR, NOMAD_TOKEN, NOMAD_CLIENT_CERT and NOMAD_CLIENT_KEY it does read,
@@ -10,10 +30,10 @@ import type { EdgeInputs } from './edge';
  */
 export function nomadConnection({ env }: EdgeInputs): Pick<EnvironmentInput['nomad'], 'caFile' | 'skipVerify'> {
   const caFile = env.NOMAD_CACERT ? undefined : env.NOMAD_CA_PATH;
-  const skip = env.NOMAD_SKIP_VERIFY;
+  const skip = booleanWord('NOMAD_SKIP_VERIFY', env.NOMAD_SKIP_VERIFY);
   return {
     ...(caFile ? { caFile } : {}),
-    ...(skip && ['1', 'true'].includes(skip.toLowerCase()) ? { skipVerify: true } : {}),
+    ...(skip ? { skipVerify: true } : {}),
   };
 }
 

@@ -1,21 +1,30 @@
 import { z } from 'zod';
+import { checkDigestReference } from '../constructs/image/container-image';
+import { checkServiceName, checkUpstreams } from '../constructs/nomad/connect';
+import { checkDuration, Duration } from '../constructs/nomad/duration';
+import { checkCount, checkGroupName, checkRollingUpdate } from '../constructs/nomad/group';
+import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
+import { checkPort } from '../constructs/nomad/rule';
+import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
+import { checkVolumeName } from '../constructs/nomad/volume';
+import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
+import { checkConcurrency, checkQueues } from '../constructs/rails/sidekiq';
+import { obeys } from './obeys';
 
 /**
  * What an environment of the Dashboard is: validated once, at the edge, before any construct
- * sees it. Every fact of a deployment lives here, in one place.
+ * sees it. The schema keeps the shape, the keys and the cross-references only config sees;
+ * a value rule (what a queue name or a digest may be) is the construct's, reused here.
  */
 
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS label: lower-case letters, digits and "-", at most 63 characters');
-const duration = z.string().regex(/^(\d+(ms|s|m|h))+$/, 'must be a duration such as "30s", "5m" or "1m30s"');
-const wholeAtLeast = (min: number) => z.number().int(`must be a whole number`).min(min, `must be at least ${min}`);
-const port = wholeAtLeast(1).max(65535, 'must be at most 65535');
+const dnsLabel = z.string().superRefine(obeys(checkServiceName));
+const port = z.number().superRefine(obeys(checkPort));
+const count = z.number().superRefine(obeys(checkCount));
 
 const resources = z
   .object({
-    cpu: wholeAtLeast(1).describe('MHz'),
-    memoryMB: wholeAtLeast(10).describe('MB; Nomad refuses less than 10'),
+    cpu: z.number().superRefine(obeys(checkCpu)).describe('MHz'),
+    memoryMB: z.number().superRefine(obeys(checkMemoryMB)),
   })
   .strict();
 
@@ -29,7 +38,7 @@ const placement = z
 const mount = z
   .object({
     volume: z.string().min(1),
-    path: z.string().startsWith('/', 'must be an absolute path'),
+    path: z.string().superRefine(obeys(checkMountPath)),
   })
   .strict();
 
@@ -54,9 +63,7 @@ const image = z.discriminatedUnion('source', [
   z
     .object({
       source: z.literal('prebuilt'),
-      reference: z
-        .string()
-        .regex(/^[^@\s]+@sha256:[a-f0-9]{64}$/, 'must be pinned by digest: "registry/name@sha256:<64 hex digits>"'),
+      reference: z.string().superRefine(obeys(checkDigestReference)),
       runtime: imageRuntime.default('buildpacks'),
     })
     .strict(),
@@ -75,40 +82,48 @@ const registry = z
   })
   .strict();
 
+const update = z
+  .object({ maxParallel: z.number(), minHealthyTime: z.string().superRefine(obeys(checkDuration)) })
+  .strict()
+  .superRefine((u, ctx) => {
+    if (checkDuration(u.minHealthyTime)) return; // said above, at minHealthyTime
+    obeys(checkRollingUpdate)({ maxParallel: u.maxParallel, minHealthyTime: Duration.parse(u.minHealthyTime) }, ctx);
+  });
+
+/** The puma group. What is left out here is left to PumaGroup's own defaults (PUMA_DEFAULTS). */
 const web = z
   .object({
-    group: z.string().min(1).default('web'),
-    task: z.string().min(1).default('rails_server'),
-    service: dnsLabel.default('puma'),
-    count: wholeAtLeast(0),
-    port: port.default(5000),
-    workers: wholeAtLeast(0).default(2),
-    threads: z.object({ min: wholeAtLeast(0), max: wholeAtLeast(1) }).strict().default({ min: 1, max: 1 }),
-    preload: z.boolean().default(true),
+    group: z.string().superRefine(obeys(checkGroupName)).optional(),
+    task: z.string().superRefine(obeys(checkTaskName)).optional(),
+    /** With the environment's serviceSuffix, its Consul service name. */
+    service: z.string().optional(),
+    count,
+    port: port.optional(),
+    workers: z.number().superRefine(obeys(checkPumaWorkers)).optional(),
+    threads: z.object({ min: z.number(), max: z.number() }).strict().superRefine(obeys(checkPumaThreads)).optional(),
+    preload: z.boolean().optional(),
     resources,
-    update: z.object({ maxParallel: wholeAtLeast(1), minHealthyTime: duration }).strict(),
+    update,
     placement: placement.default({}),
     mounts: z.array(mount).default([]),
   })
-  .strict()
-  .refine((w) => w.threads.min <= w.threads.max, { message: 'threads.min must not exceed threads.max', path: ['threads'] });
-
-const queueName = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'must be a sidekiq queue name: letters, digits, "_", ".", ":", "-"');
+  .strict();
 
 const worker = z
   .object({
     /** The group name, and (with the environment's serviceSuffix) its Consul service name. */
-    name: dnsLabel,
+    name: z.string().superRefine(obeys(checkGroupName)),
     /** In priority order. */
-    queues: z.array(queueName).min(1, 'a sidekiq worker needs at least one queue'),
-    concurrency: wholeAtLeast(1).default(1),
-    count: wholeAtLeast(0).default(1),
+    queues: z.array(z.string()).superRefine(obeys(checkQueues)),
+    /** @default - SidekiqGroup's (one thread) */
+    concurrency: z.number().superRefine(obeys(checkConcurrency)).optional(),
+    /** @default - SidekiqGroup's (one allocation) */
+    count: count.optional(),
     resources,
     placement: placement.default({}),
     mounts: z.array(mount).default([]),
   })
-  .strict()
-  .refine((w) => new Set(w.queues).size === w.queues.length, { message: 'a queue is listed twice', path: ['queues'] });
+  .strict();
 
 const runtimeConfig = z
   .object({
@@ -136,7 +151,7 @@ export const environmentSchema = z
         address: z.string().url().optional(),
         region: z.string().min(1).optional(),
         namespace: z.string().min(1).optional(),
-        datacenters: z.array(z.string().min(1)).min(1, 'name at least one datacenter'),
+        datacenters: z.array(z.string().min(1)).superRefine(obeys(checkDatacenters)),
         /** A CA certificate file for the Nomad API (operators' NOMAD_CA_PATH). Not a secret. */
         caFile: z.string().min(1).optional(),
         skipVerify: z.boolean().optional(),
@@ -144,7 +159,7 @@ export const environmentSchema = z
       .strict(),
     job: z
       .object({
-        id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be a Nomad job ID'),
+        id: z.string().superRefine(obeys(checkJobId)),
         /** Terraform refuses to destroy or replace the job. */
         preventDestroy: z.boolean(),
       })
@@ -155,11 +170,16 @@ export const environmentSchema = z
       .object({
         /** Appended to every service name: environments sharing one Consul need distinct names. */
         serviceSuffix: z.string().regex(/^(-[a-z0-9]+)*$/, 'must be empty or like "-staging"').default(''),
-        upstreams: z.array(z.object({ service: dnsLabel, localPort: port }).strict()),
+        upstreams: z
+          .array(z.object({ service: dnsLabel, localPort: port }).strict())
+          // Ports out of range are said at their own path; two upstreams on one port only here.
+          .superRefine((ups, ctx) => {
+            if (ups.every((u) => !checkPort(u.localPort))) obeys(checkUpstreams)(ups, ctx);
+          }),
       })
       .strict(),
     volumes: z.record(
-      z.string().regex(/^[A-Za-z0-9_-]+$/, 'volume names hold only letters, digits, "_" and "-"'),
+      z.string().superRefine(obeys(checkVolumeName)),
       z.object({ source: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
     ),
     web,
@@ -167,12 +187,14 @@ export const environmentSchema = z
     /** The app's runtime configuration: files and env vars (secrets among them), supplied by the operator at deploy time. */
     runtimeConfig: runtimeConfig.optional(),
     /** The task environment of every process. Committed to git: never a secret. */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env keys are letters, digits and "_"'), z.string()),
+    env: z.record(z.string().superRefine(obeys(checkEnvKey)), z.string()),
   })
   .strict()
   .superRefine((e, ctx) => {
+    const webGroup = e.web.group ?? PUMA_DEFAULTS.groupName;
+    const webService = e.web.service ?? PUMA_DEFAULTS.serviceName;
     const groups: [string, (string | number)[]][] = [
-      [e.web.group, ['web', 'group']],
+      [webGroup, ['web', 'group']],
       ...e.workers.map((w, i): [string, (string | number)[]] => [w.name, ['workers', i, 'name']]),
     ];
     const seen = new Set<string>();
@@ -180,8 +202,18 @@ export const environmentSchema = z
       if (seen.has(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `group name '${name}' is used twice` });
       seen.add(name);
     }
-    if (seen.has(e.web.service) && e.web.service !== e.web.group) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['web', 'service'], message: `service '${e.web.service}' is also a worker's service name` });
+    // Consul sees each service name with the suffix: that is the name the DNS-label rule applies to.
+    const services: [string, (string | number)[]][] = [
+      [webService, ['web', 'service']],
+      ...e.workers.map((w, i): [string, (string | number)[]] => [w.name, ['workers', i, 'name']]),
+    ];
+    for (const [name, path] of services) {
+      const full = `${name}${e.consul.serviceSuffix}`;
+      const broken = checkServiceName(full);
+      if (broken) ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `${broken}, got '${full}'` });
+    }
+    if (seen.has(webService) && webService !== webGroup) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['web', 'service'], message: `service '${webService}' is also a worker's service name` });
     }
     const mounts = [
       ...e.web.mounts.map((m, i) => ({ m, path: ['web', 'mounts', i, 'volume'] })),

@@ -14,7 +14,7 @@ import { NomadVariable } from '../constructs/nomad/variable';
 import { NomadReachability } from '../constructs/nomad/reachability';
 import { RuntimeConfig } from '../constructs/nomad/runtime-config';
 import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
-import { PumaGroup } from '../constructs/rails/puma';
+import { PUMA_DEFAULTS, PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
 
 
@@ -92,11 +92,12 @@ export class DashboardStack extends TerraformStack {
     };
 
     const { web } = env;
-    new PumaGroup(this.job, web.group, {
+    // Fields the environment leaves out are PumaGroup's defaults.
+    new PumaGroup(this.job, web.group ?? PUMA_DEFAULTS.groupName, {
       ...shared,
       groupName: web.group,
       taskName: web.task,
-      serviceName: `${web.service}${suffix}`,
+      serviceName: `${web.service ?? PUMA_DEFAULTS.serviceName}${suffix}`,
       count: web.count,
       port: web.port,
       workers: web.workers,

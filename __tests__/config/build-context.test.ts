@@ -1,7 +1,7 @@
 import { chmodSync, cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DockerIgnore, hashBuildContext } from '../../config/build-context';
 import { FIXTURE_APP } from '../support/synth';
 
@@ -78,5 +78,27 @@ describe('hashBuildContext', () => {
     const before = hashBuildContext(dir).sha256;
     writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\n');
     expect(hashBuildContext(dir).sha256).not.toBe(before);
+  });
+});
+
+describe('hashBuildContext progress', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('is told about once a second, once a second has passed, with what is done so far', () => {
+    // A clock that moves 400ms each time it is read: the hash of the fixture "takes" seconds.
+    let now = 0;
+    vi.spyOn(Date, 'now').mockImplementation(() => (now += 400));
+    const told: { files: number; bytes: number }[] = [];
+    const digest = hashBuildContext(FIXTURE_APP, 'Dockerfile', { onProgress: ({ files, bytes }) => told.push({ files, bytes }) });
+    expect(told.length).toBeGreaterThan(0);
+    expect(told.length).toBeLessThan(digest.files);
+    expect(told.map((t) => t.files)).toEqual([...told.map((t) => t.files)].sort((a, b) => a - b));
+    expect(told.at(-1)!.files).toBeLessThanOrEqual(digest.files);
+  });
+
+  it('is not told when the hash takes less than a second', () => {
+    const onProgress = vi.fn();
+    hashBuildContext(FIXTURE_APP, 'Dockerfile', { onProgress });
+    expect(onProgress).not.toHaveBeenCalled();
   });
 });

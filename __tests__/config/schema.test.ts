@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT, fixtureEdge } from '../support/synth';
+import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT, fixtureEdge, jobOf, synthEnvironment } from '../support/synth';
 
 const valid = (): EnvironmentInput => production(fixtureEdge());
 
@@ -24,29 +24,39 @@ function errorFor(change: (e: any) => void): string {
 }
 
 describe('environment schema', () => {
-  it('accepts production and fills the defaults', () => {
+  it('accepts production and fills the defaults that are config\'s own', () => {
     const env = parseEnvironment(valid());
-    expect(env.workers.map((w) => [w.name, w.concurrency, w.count])).toContainEqual(['sidekiq-default', 1, 1]);
     expect(env.consul.serviceSuffix).toBe('');
+    expect(env.workers.find((w) => w.name === 'sidekiq-long')!.mounts).toEqual([]);
+  });
+
+  it('leaves a worker\'s concurrency and count to SidekiqGroup, whose defaults the job shows', () => {
+    const env = parseEnvironment(valid());
+    expect(env.workers.map((w) => [w.concurrency, w.count])).toContainEqual([undefined, undefined]);
+    const job = jobOf(synthEnvironment(loadEnvironment('production', fixtureEdge())));
+    const worker = job.TaskGroups.find((g) => g.Name === 'sidekiq-default')!;
+    expect([worker.Count, worker.Tasks[0]!.Config.args]).toEqual([1, ['-q', 'default', '-c', '1']]);
   });
 
   it.each<[string, (e: any) => void, string]>([
-    ['an empty queue list', (e) => (e.workers[2].queues = []), 'workers[2].queues: a sidekiq worker needs at least one queue'],
-    ['a queue listed twice', (e) => (e.workers[0].queues = ['a', 'a']), 'workers[0].queues: a queue is listed twice'],
-    ['non-positive cpu', (e) => (e.web.resources.cpu = 0), 'web.resources.cpu: must be at least 1'],
-    ['too little memory', (e) => (e.workers[1].resources.memoryMB = 5), 'workers[1].resources.memoryMB: must be at least 10'],
-    ['fractional memory', (e) => (e.workers[1].resources.memoryMB = 100.5), 'workers[1].resources.memoryMB: must be a whole number'],
+    ['an empty queue list', (e) => (e.workers[2].queues = []), 'workers[sidekiq-default].queues: sidekiq needs at least one queue, got an empty list'],
+    ['a queue listed twice', (e) => (e.workers[0].queues = ['a', 'a']), "workers[sidekiq-constant].queues: queue 'a' is listed twice"],
+    ['non-positive cpu', (e) => (e.web.resources.cpu = 0), 'web.resources.cpu: must be a whole number of MHz of at least 1, got 0'],
+    ['too little memory', (e) => (e.workers[1].resources.memoryMB = 5), "workers[sidekiq-daily].resources.memoryMB: must be a whole number of at least 10 (Nomad's minimum), got 5"],
+    ['fractional memory', (e) => (e.workers[1].resources.memoryMB = 100.5), 'workers[sidekiq-daily].resources.memoryMB: must be a whole number'],
     ['two groups with one name', (e) => (e.workers[1].name = 'sidekiq-constant'), "workers[1].name: group name 'sidekiq-constant' is used twice"],
-    ['a worker named like the web group', (e) => (e.workers[0].name = 'web'), "workers[0].name: group name 'web' is used twice"],
-    ['a mount of an undeclared volume', (e) => (e.workers[0].mounts = [{ volume: 'uploads', path: '/x' }]), "workers[0].mounts[0].volume: volume 'uploads' is not declared under volumes (declared: rails)"],
+    ['a worker named like the web group', (e) => (e.workers[0].name = 'web'), "workers[web].name: group name 'web' is used twice"],
+    ['a mount of an undeclared volume', (e) => (e.workers[0].mounts = [{ volume: 'uploads', path: '/x' }]), "workers[sidekiq-constant].mounts[0].volume: volume 'uploads' is not declared under volumes (declared: rails)"],
     ['a relative mount path', (e) => (e.web.mounts[0].path = 'public/system'), 'web.mounts[0].path: must be an absolute path'],
     ['an unknown key (a typo that would deploy silently)', (e) => (e.web.memroy = 1), "web: Unrecognized key(s) in object: 'memroy'"],
     ['a duration without unit', (e) => (e.web.update.minHealthyTime = '30'), 'web.update.minHealthyTime: must be a duration such as "30s"'],
-    ['no datacenter', (e) => (e.nomad.datacenters = []), 'nomad.datacenters: name at least one datacenter'],
+    ['no datacenter', (e) => (e.nomad.datacenters = []), 'nomad.datacenters: must name at least one datacenter'],
     ['a service name Consul refuses', (e) => (e.web.service = 'Puma_Web'), 'web.service: must be a DNS label'],
     ['a secret in env', (e) => (e.env.DATABASE_PASSWORD = 'x'), "env.DATABASE_PASSWORD: 'DATABASE_PASSWORD' looks like a secret"],
-    ['an upstream port out of range', (e) => (e.consul.upstreams[0].localPort = 70000), 'consul.upstreams[0].localPort: must be at most 65535'],
+    ['an upstream port out of range', (e) => (e.consul.upstreams[0].localPort = 70000), 'consul.upstreams[0].localPort: must be a whole number of at least 1 and at most 65535, got 70000'],
     ['a prebuilt image by tag', (e) => (e.image = { source: 'prebuilt', reference: 'docker.wikiedu.org/wikiedu-web:latest' }), 'image.reference: must be pinned by digest'],
+    ['a worker whose service name, once suffixed, is too long for Consul', (e) => { e.consul.serviceSuffix = '-staging'; e.workers[0].name = 's'.repeat(60); }, `workers[${'s'.repeat(60)}].name: must be a DNS label: lower-case letters, digits and '-', at most 63 characters, got '${'s'.repeat(60)}-staging'`],
+    ['a minimum healthy time past Nomad\'s healthy deadline', (e) => (e.web.update.minHealthyTime = '5m'), 'web.update: update min_healthy_time 5m must be shorter than healthy_deadline 5m'],
     ['a registry with a scheme', (e) => (e.registry.address = 'https://docker.wikiedu.org'), 'registry.address: must be a registry host'],
   ])('rejects %s, naming the path and the rule', (_, change, message) => {
     const text = errorFor(change);
@@ -103,6 +113,24 @@ describe('loadEnvironment', () => {
     expect(env.image).toEqual({ source: 'prebuilt', reference: ref, runtime: 'buildpacks' });
   });
 
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['TRUE', true],
+    ['false', undefined],
+    ['0', undefined],
+    ['', undefined],
+  ])('reads NOMAD_SKIP_VERIFY=%j as skipVerify %j', (value, skipVerify) => {
+    expect(loadEnvironment('production', fixtureEdge({ NOMAD_SKIP_VERIFY: value })).nomad.skipVerify).toBe(skipVerify);
+  });
+
+  it.each(['maybe', 'yes', 'ture', '2'])('refuses NOMAD_SKIP_VERIFY=%j, naming the variable and the value', (value) => {
+    expect(() => loadEnvironment('production', fixtureEdge({ NOMAD_SKIP_VERIFY: value }))).toThrow(ConfigError);
+    expect(() => loadEnvironment('production', fixtureEdge({ NOMAD_SKIP_VERIFY: value }))).toThrow(
+      `invalid configuration for environment 'production':\n  - NOMAD_SKIP_VERIFY: '${value}' is not a boolean: write true, false, 1 or 0`,
+    );
+  });
+
   it('takes the CA file operators export as NOMAD_CA_PATH, and NOMAD_SKIP_VERIFY', () => {
     const env = loadEnvironment('production', fixtureEdge({ NOMAD_CA_PATH: '/etc/nomad/ca.pem', NOMAD_SKIP_VERIFY: 'true' }));
     expect(env.nomad).toMatchObject({ caFile: '/etc/nomad/ca.pem', skipVerify: true });
@@ -151,5 +179,67 @@ describe('runtime configuration at synth', () => {
     const env = loadEnvironment('production', { env: { DASHBOARD_SOURCE: FIXTURE_APP }, cwd: REPO_ROOT }, { log: () => {} });
     expect(env.runtimeConfig?.source).toBe(join(REPO_ROOT, 'runtime-config'));
     expect(spawnSync('git', ['check-ignore', '-q', 'runtime-config/config/application.yml'], { cwd: REPO_ROOT }).status).toBe(0);
+  });
+});
+
+describe('web fields an environment leaves out', () => {
+  const withoutDefaults = (): EnvironmentInput => {
+    const input = valid();
+    const { group: _g, task: _t, service: _s, port: _p, workers: _w, threads: _th, preload: _pr, ...web } = input.web;
+    return { ...input, web };
+  };
+
+  it('stay unset after parsing: the schema restates none of PumaGroup\'s defaults', () => {
+    const { web } = parseEnvironment(withoutDefaults());
+    for (const key of ['group', 'task', 'service', 'port', 'workers', 'threads', 'preload'] as const) expect(web[key], key).toBeUndefined();
+  });
+
+  it('are PumaGroup\'s defaults in the job', () => {
+    const base = loadEnvironment('production', fixtureEdge());
+    const job = jobOf(synthEnvironment({ ...parseEnvironment(withoutDefaults()), image: base.image }));
+    const web = job.TaskGroups[0]!;
+    expect([web.Name, web.Tasks[0]!.Name, web.Services![0]!.Name, web.Services![0]!.PortLabel]).toEqual(['web', 'rails_server', 'puma', '5000']);
+    expect([web.Tasks[0]!.Config.command, ...(web.Tasks[0]!.Config.args as string[])].join(' ')).toBe('puma -b tcp://0.0.0.0 -p 5000 --preload -w 2 -t 1:1');
+  });
+
+  it('still keep a worker off the web group\'s default name', () => {
+    const input = withoutDefaults() as any;
+    input.workers[0].name = 'web';
+    expect(() => parseEnvironment(input)).toThrow("workers[web].name: group name 'web' is used twice");
+  });
+});
+
+describe('a typo in a key', () => {
+  it('names the item, the key it likely means, and not the "Required" that follows from it', () => {
+    const text = errorFor((e) => {
+      const long = e.workers.find((w: { name: string }) => w.name === 'sidekiq-long');
+      long.resources = { cpu: 1500, memoryMb: 2048 };
+    });
+    expect(text).toBe(
+      "invalid configuration for environment 'production':\n" +
+        "  - workers[sidekiq-long].resources: Unrecognized key(s) in object: 'memoryMb' (did you mean 'memoryMB'?)",
+    );
+  });
+
+  it('guesses within the object\'s own keys, per key, and leaves a far-off key unguessed', () => {
+    const text = errorFor((e) => {
+      e.web.update = { maxParallel: 1, MinHealthyTime: '30s' };
+      e.web.memroy = 1;
+      e.nomad.datacentres = ['dc1'];
+      delete e.nomad.datacenters;
+    });
+    expect(text.split('\n').slice(1)).toEqual([
+      "  - nomad: Unrecognized key(s) in object: 'datacentres' (did you mean 'datacenters'?)",
+      "  - web.update: Unrecognized key(s) in object: 'MinHealthyTime' (did you mean 'minHealthyTime'?)",
+      "  - web: Unrecognized key(s) in object: 'memroy'",
+    ]);
+  });
+
+  it('keeps the index of an item whose name is not unique', () => {
+    const text = errorFor((e) => {
+      e.workers[1].name = 'sidekiq-constant';
+      e.workers[1].queues = [];
+    });
+    expect(text).toContain('workers[1].queues: sidekiq needs at least one queue');
   });
 });

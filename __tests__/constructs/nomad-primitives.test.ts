@@ -22,7 +22,7 @@ describe('Duration', () => {
   });
 
   it.each(['30', '30sec', '', '1.5s', 's30'])('rejects %j, saying how to write one', (text) => {
-    expect(() => Duration.parse(text)).toThrow(/is not a duration: write it like "30s"/);
+    expect(() => Duration.parse(text)).toThrow(/must be a duration such as "30s", "5m" or "1m30s"/);
   });
 });
 
@@ -91,7 +91,7 @@ describe('ConnectService', () => {
   });
 
   it.each([0, 70000, 1.5])('rejects local port %d', (port) => {
-    expect(() => new ConnectService({ name: 'puma', upstreams: [{ service: 'mariadb', localPort: port }] })).toThrow(/not between 1 and 65535/);
+    expect(() => new ConnectService({ name: 'puma', upstreams: [{ service: 'mariadb', localPort: port }] })).toThrow(/upstream 'mariadb' local port must be a whole number of at least 1 and at most 65535, got/);
   });
 
   it.each(['Puma', 'sidekiq_default', '-puma', 'a'.repeat(64)])('rejects service name %j, which Consul would refuse', (name) => {

@@ -69,3 +69,16 @@ describe('SidekiqGroup', () => {
     expect(() => new SidekiqGroup(job, 'w', { ...base, groupName: 'w', ...props })).toThrow(message);
   });
 });
+
+describe('errors while a Rails group is built', () => {
+  it.each<[string, (job: ReturnType<typeof newJob>['job']) => unknown, string]>([
+    ['puma', (job) => new PumaGroup(job, 'web', { ...base, port: 0 }), "[test/job/web] group 'web': puma port must be a whole number of at least 1 and at most 65535, got 0"],
+    ['puma threads', (job) => new PumaGroup(job, 'front', { ...base, groupName: 'front', threads: { min: 3, max: 2 } }), "[test/job/front] group 'front': puma threads.min 3 must not exceed threads.max 2"],
+    ['sidekiq', (job) => new SidekiqGroup(job, 'w', { ...base, groupName: 'w', queues: ['a', 'a'] }), "[test/job/w] group 'w': queue 'a' is listed twice"],
+    ['its service', (job) => new SidekiqGroup(job, 'w', { ...base, groupName: 'Sidekiq_Long', queues: ['a'] }), "[test/job/w] group 'Sidekiq_Long': service name 'Sidekiq_Long' must be a DNS label"],
+    ['its task', (job) => new SidekiqGroup(job, 'w', { ...base, groupName: 'w', queues: ['a'], resources: { cpu: 500, memoryMB: 5 } }), "[test/job/w/task] task 'sidekiq': memoryMB must be a whole number of at least 10 (Nomad's minimum), got 5"],
+  ])('%s: name the construct path, the group, the field, the value and the rule', (_, build, message) => {
+    const { job } = newJob();
+    expect(() => build(job)).toThrow(message);
+  });
+});

@@ -39,7 +39,7 @@ describe('DockerTask', () => {
     [{ env: { 'BAD-KEY': 'x' } }, "task 'app': env key 'BAD-KEY' must be letters, digits and '_'"],
     [{ name: 'a/b' }, "task 'a/b': a task name must not be empty or hold '/' or spaces"],
     [{ command: [] }, 'a task command line needs at least the program to run'],
-    [{ mounts: [{ volume: Volume.host('data'), path: 'data' }] }, "task 'app': volume 'data' must be mounted at an absolute path, got 'data'"],
+    [{ mounts: [{ volume: Volume.host('data'), path: 'data' }] }, "task 'app': volume 'data' mount path must be an absolute path, got 'data'"],
     [{ mounts: [{ volume: Volume.host('data', { readOnly: true }), path: '/data', readOnly: false }] }, "task 'app': volume 'data' is read-only and cannot be mounted read-write"],
   ])('refuses %j: %s', (props, message) => {
     const { job } = newJob();
@@ -63,11 +63,32 @@ describe('TaskGroup', () => {
     ]);
   });
 
-  it('a task added after the group was built is still rendered', () => {
+  it('a task, constraint or service added after the group was rendered is in the next rendering', () => {
     const { job } = newJob();
-    const group = new TaskGroup(job, 'g', { name: 'g' });
+    const group = new TaskGroup(job, 'g', { name: 'g', constraints: [Constraint.notOnNode('n1')] });
+    new DockerTask(group, 'first', task({ name: 'first' }));
+    const before = group.render();
     new DockerTask(group, 'late', task({ name: 'late' }));
-    expect(group.render().Tasks.map((t) => t.Name)).toEqual(['late']);
+    group.addConstraint(Constraint.notOnNode('n2'));
+    group.addService(new ConnectService({ name: 'late-svc', upstreams: [{ service: 'redis', localPort: 6379 }] }));
+    const after = group.render();
+    expect(before.Tasks.map((t) => t.Name)).toEqual(['first']);
+    expect(before.Services).toBeUndefined();
+    expect(after.Tasks.map((t) => t.Name)).toEqual(['first', 'late']);
+    expect(after.Constraints!.map((c) => c.RTarget)).toEqual(['n1', 'n2']);
+    expect(after.Services!.map((s) => s.Name)).toEqual(['late-svc']);
+  });
+
+  it('a service added with addService is validated like one given at construction', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g', services: [new ConnectService({ name: 'svc' })] });
+    new DockerTask(group, 't', task());
+    group.addService(new ConnectService({ name: 'svc' }));
+    group.addService(new ConnectService({ name: 'web', port: 'http' }));
+    expect(validationErrors(stack)).toEqual([
+      "group 'g': service name 'svc' is used twice",
+      "group 'g': service 'web' uses port label 'http', which the group network does not define (defined: none)",
+    ]);
   });
 
   it('renders group ports, constraints and the update strategy in nanoseconds', () => {
@@ -146,12 +167,12 @@ describe('TaskGroup', () => {
   });
 
   it.each([
-    [{ count: -1 }, "group 'g': count must be a whole number of 0 or more, got -1"],
+    [{ count: -1 }, "group 'g': count must be a whole number of at least 0, got -1"],
     [{ update: { maxParallel: 0 } }, "group 'g': update max_parallel must be a whole number of at least 1, got 0"],
     [{ update: { minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.seconds(20) } }, "group 'g': update min_healthy_time 30s must be shorter than healthy_deadline 20s"],
     [{ update: { healthyDeadline: Duration.minutes(15) } }, "group 'g': update progress_deadline 10m must be longer than healthy_deadline 15m"],
     [{ ports: [{ label: 'http' }, { label: 'http' }] }, "group 'g': port label 'http' is defined twice"],
-    [{ ports: [{ label: 'http', static: 70000 }] }, "group 'g': port 'http' static 70000 is not between 1 and 65535"],
+    [{ ports: [{ label: 'http', static: 70000 }] }, "group 'g': port 'http' static must be a whole number of at least 1 and at most 65535, got 70000"],
   ])('refuses %j: %s', (props, message) => {
     const { job } = newJob();
     expect(() => new TaskGroup(job, 'g', { name: 'g', ...props })).toThrow(message);
@@ -167,6 +188,19 @@ describe('NomadJob', () => {
     expect(resource.json).toBe(true);
     expect(resource.jobspec).toContain('"LTarget": "$${node.unique.name}"');
     expect(resource.jobspec).not.toMatch(/[^$]\$\{node/);
+  });
+
+  it('a group added after the job was built, and a task added to it later still, are in the synthesized jobspec', () => {
+    const { stack, job } = newJob();
+    new DockerTask(new TaskGroup(job, 'early', { name: 'early' }), 't', task());
+    const late = new TaskGroup(job, 'late', { name: 'late' });
+    new DockerTask(late, 'a', task({ name: 'a' }));
+    new DockerTask(late, 'b', task({ name: 'b' }));
+    const jobspec = JSON.parse(JSON.parse(Testing.synth(stack)).resource.nomad_job.app.jobspec);
+    expect(jobspec.Job.TaskGroups.map((g: { Name: string; Tasks: { Name: string }[] }) => [g.Name, g.Tasks.map((t) => t.Name)])).toEqual([
+      ['early', ['app']],
+      ['late', ['a', 'b']],
+    ]);
   });
 
   it('preventDestroy sets the Terraform lifecycle guard', () => {

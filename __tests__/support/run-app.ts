@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURE_APP, REPO_ROOT } from './synth';
+import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT } from './synth';
 
 export interface AppRun {
   readonly status: number | null;
@@ -16,7 +16,7 @@ export function runApp(env: Record<string, string>, script = 'main.ts'): AppRun 
   const outdir = mkdtempSync(join(tmpdir(), 'cdktf-out-'));
   const result = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), script], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DASHBOARD_SOURCE: FIXTURE_APP, CDKTF_OUTDIR: outdir, ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_CONFIG_DIR: FIXTURE_CONFIG, CDKTF_OUTDIR: outdir, ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -6,6 +6,7 @@ import { RegistryImage } from '@cdktf/provider-docker/lib/registry-image';
 import type { IContainerImage } from './container-image';
 import type { ImageRuntime } from './runtime';
 import { DeployCheck } from '../terraform/deploy-check';
+import { isUnresolved } from '../nomad/tokens';
 
 export interface BuiltImageProps {
   /** Where the image is pushed, without tag: `docker.wikiedu.org/wikiedu-web`. */
@@ -40,7 +41,7 @@ export class BuiltImage extends Construct implements IContainerImage {
 
   constructor(scope: Construct, id: string, props: BuiltImageProps) {
     super(scope, id);
-    if (!/^[a-f0-9]{12,}$/.test(props.contextHash)) {
+    if (!isUnresolved(props.contextHash) && !/^[a-f0-9]{12,}$/.test(props.contextHash)) {
       throw new Error(`image '${props.repository}': contextHash must be a hex digest, got '${props.contextHash}'`);
     }
     if (/[:@]/.test(props.repository.split('/').slice(1).join('/'))) {

@@ -1,6 +1,7 @@
 import type { Construct } from 'constructs';
 import { ImageRuntime } from './runtime';
 import { buildWithDockerProvider, type ImageBuildProps } from './built-image';
+import { rule } from '../nomad/rule';
 
 /** An image a task can run. */
 export interface IContainerImage {
@@ -10,7 +11,11 @@ export interface IContainerImage {
   readonly runtime: ImageRuntime;
 }
 
-const DIGEST_REFERENCE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*@sha256:[a-f0-9]{64}$/;
+/** A registry reference pinned by digest, in the lower case Docker requires of registry and repository. */
+export const checkDigestReference = rule(
+  (reference: string) => /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*@sha256:[a-f0-9]{64}$/.test(reference),
+  "must be pinned by digest: 'registry.example.org/name@sha256:<64 hex digits>', registry and name in lower case",
+);
 
 /** Where a task's image comes from: built and pushed at deploy, or built elsewhere and named by digest. */
 export class ContainerImage {
@@ -31,11 +36,8 @@ export class ContainerImage {
    * @param runtime @default ImageRuntime.direct()
    */
   static fromDigest(reference: string, runtime: ImageRuntime = ImageRuntime.direct()): IContainerImage {
-    if (!DIGEST_REFERENCE.test(reference)) {
-      throw new Error(
-        `image '${reference}' must be pinned by digest: 'registry.example.org/name@sha256:<64 hex digits>'`,
-      );
-    }
+    const bad = checkDigestReference(reference);
+    if (bad) throw new Error(`image '${reference}' ${bad}`);
     return { reference, runtime };
   }
 }

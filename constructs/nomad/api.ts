@@ -17,7 +17,6 @@ export interface Job {
   Region?: string;
   Namespace?: string;
   Datacenters: string[];
-  Priority?: number;
   Meta?: Record<string, string>;
   Constraints?: Constraint[];
   Update?: UpdateStrategy;

@@ -1,4 +1,5 @@
 import type { ConsulUpstream, Service } from './api';
+import { type Check, checkPort, rule } from './rule';
 
 export interface Upstream {
   /** The Consul service to reach. */
@@ -22,37 +23,43 @@ export interface ConnectServiceProps {
   readonly upstreams?: Upstream[];
 }
 
-const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Consul refuses other service names (and DNS lookups of them fail). */
+export const checkServiceName = rule(
+  (name: string) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name),
+  "must be a DNS label: lower-case letters, digits and '-', at most 63 characters",
+);
+
+/** Each upstream binds its own local port, and a real one. */
+export const checkUpstreams: Check<readonly Upstream[]> = (upstreams) => {
+  const seen = new Map<number, string>();
+  for (const u of upstreams) {
+    const badPort = checkPort(u.localPort);
+    if (badPort) return `upstream '${u.service}' local port ${badPort}, got ${u.localPort}`;
+    const other = seen.get(u.localPort);
+    if (other !== undefined) return `upstreams '${other}' and '${u.service}' both bind local port ${u.localPort}`;
+    seen.set(u.localPort, u.service);
+  }
+  return undefined;
+};
 
 /** A Consul service with a Connect sidecar proxy: how a group reaches redis, memcache and mariadb. */
 export class ConnectService {
   readonly name: string;
   readonly port: string | undefined;
+  private readonly numericPort: boolean;
   private readonly tags: string[];
   private readonly upstreams: Upstream[];
 
   constructor(props: ConnectServiceProps) {
-    if (!SERVICE_NAME.test(props.name)) {
-      throw new Error(
-        `service name '${props.name}' must be a DNS label: lower-case letters, digits and '-', at most 63 characters`,
-      );
-    }
+    const badName = checkServiceName(props.name);
+    if (badName) throw new Error(`service name '${props.name}' ${badName}`);
     this.name = props.name;
     this.port = props.port === undefined ? undefined : String(props.port);
+    this.numericPort = typeof props.port === 'number';
     this.tags = [...(props.tags ?? [])];
     this.upstreams = [...(props.upstreams ?? [])];
-
-    const seen = new Map<number, string>();
-    for (const u of this.upstreams) {
-      if (!Number.isInteger(u.localPort) || u.localPort < 1 || u.localPort > 65535) {
-        throw new Error(`service '${this.name}': upstream '${u.service}' local port ${u.localPort} is not between 1 and 65535`);
-      }
-      const other = seen.get(u.localPort);
-      if (other !== undefined) {
-        throw new Error(`service '${this.name}': upstreams '${other}' and '${u.service}' both bind local port ${u.localPort}`);
-      }
-      seen.set(u.localPort, u.service);
-    }
+    const badUpstreams = checkUpstreams(this.upstreams);
+    if (badUpstreams) throw new Error(`service '${this.name}': ${badUpstreams}`);
   }
 
   /** The local ports the sidecar binds inside the group's network namespace, with the service each reaches. */
@@ -62,7 +69,8 @@ export class ConnectService {
 
   /** True when the port is a literal number rather than a network label. */
   get portIsNumber(): boolean {
-    return this.port !== undefined && /^\d+$/.test(this.port);
+    // A number, even one Terraform resolves later: its text then is a token, not digits.
+    return this.numericPort;
   }
 
   render(): Service {

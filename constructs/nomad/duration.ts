@@ -1,7 +1,16 @@
 import type { Nanoseconds } from './api';
+import { rule } from './rule';
 
 const UNIT_NS = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 } as const;
 type Unit = keyof typeof UNIT_NS;
+
+/** Nomad's own notation: "250ms", "30s", "5m", "1h", "1m30s". */
+export const checkDuration = rule((text: string) => parts(text) !== undefined, 'must be a duration such as "30s", "5m" or "1m30s"');
+
+function parts(text: string): RegExpMatchArray[] | undefined {
+  const found = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
+  return found.length > 0 && found.map((p) => p[0]).join('') === text ? found : undefined;
+}
 
 /**
  * A length of time. Nomad's JSON wants nanoseconds; people write "30s".
@@ -20,11 +29,9 @@ export class Duration {
 
   /** Parses Nomad's own notation: "250ms", "30s", "5m", "1h", "1m30s". */
   static parse(text: string): Duration {
-    const parts = [...text.matchAll(/(\d+)(ms|s|m|h)/g)];
-    if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
-      throw new Error(`'${text}' is not a duration: write it like "30s", "5m" or "1m30s"`);
-    }
-    return new Duration(parts.reduce((ns, [, n, unit]) => ns + Number(n) * UNIT_NS[unit as Unit], 0));
+    const found = parts(text);
+    if (!found) throw new Error(`'${text}' ${checkDuration(text)}`);
+    return new Duration(found.reduce((ns, [, n, unit]) => ns + Number(n) * UNIT_NS[unit as Unit], 0));
   }
 
   private constructor(private readonly ns: number) {

@@ -2,9 +2,12 @@ import { Construct } from 'constructs';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
+import { constructError } from './construct-error';
+import { duplicates } from './duplicates';
 import { Duration } from './duration';
 import { DockerTask } from './task';
 import type { Volume } from './volume';
+import { checkPort, rule, wholeNumber } from './rule';
 
 export interface GroupPort {
   /** The label tasks and services use. */
@@ -47,6 +50,26 @@ export interface TaskGroupProps {
 
 const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
 
+export const checkGroupName = rule((name: string) => /^[^\s/]+$/.test(name), "must not be empty or hold '/' or spaces");
+export const checkCount = wholeNumber({ min: 0 });
+export const checkMaxParallel = wholeNumber({ min: 1 });
+
+/** The rolling update's own rules: how many at once, and deadlines in the order Nomad needs them. */
+export function checkRollingUpdate(update: RollingUpdate): string | undefined {
+  const maxParallel = update.maxParallel ?? 1;
+  const badParallel = checkMaxParallel(maxParallel);
+  if (badParallel) return `update max_parallel ${badParallel}, got ${maxParallel}`;
+  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
+  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+  if (update.minHealthyTime && update.minHealthyTime.toNanoseconds() >= healthy.toNanoseconds()) {
+    return `update min_healthy_time ${update.minHealthyTime} must be shorter than healthy_deadline ${healthy}`;
+  }
+  if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
+    return `update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`;
+  }
+  return undefined;
+}
+
 /**
  * A Nomad task group. Its tasks are the `DockerTask`s created inside it; the volumes it
  * requests are the ones those tasks mount. Both are collected when the job renders.
@@ -59,15 +82,15 @@ export class TaskGroup extends Construct {
   constructor(scope: Construct, id: string, private readonly props: TaskGroupProps) {
     super(scope, id);
     const where = `group '${props.name}'`;
-    if (!/^[^\s/]+$/.test(props.name)) {
-      throw new Error(`${where}: a group name must not be empty or hold '/' or spaces`);
-    }
+    const badName = checkGroupName(props.name);
+    if (badName) throw constructError(this, `${where}: a group name ${badName}`);
     const count = props.count ?? 1;
-    if (!Number.isInteger(count) || count < 0) {
-      throw new Error(`${where}: count must be a whole number of 0 or more, got ${count}`);
-    }
-    validateUpdate(where, props.update);
-    validatePorts(where, props.ports ?? []);
+    const badCount = checkCount(count);
+    if (badCount) throw constructError(this, `${where}: count ${badCount}, got ${count}`);
+    const badUpdate = props.update && checkRollingUpdate(props.update);
+    if (badUpdate) throw constructError(this, `${where}: ${badUpdate}`);
+    const badPorts = checkPorts(props.ports ?? []);
+    if (badPorts) throw constructError(this, `${where}: ${badPorts}`);
     this.groupName = props.name;
     this.constraints = [...(props.constraints ?? [])];
     this.services = [...(props.services ?? [])];
@@ -173,38 +196,16 @@ export class TaskGroup extends Construct {
   }
 }
 
-export function duplicates(names: readonly string[]): string[] {
-  const seen = new Set<string>();
-  const twice = new Set<string>();
-  for (const n of names) (seen.has(n) ? twice : seen).add(n);
-  return [...twice];
-}
-
-function validatePorts(where: string, ports: readonly GroupPort[]): void {
-  for (const name of duplicates(ports.map((p) => p.label))) throw new Error(`${where}: port label '${name}' is defined twice`);
+function checkPorts(ports: readonly GroupPort[]): string | undefined {
+  const [twice] = duplicates(ports.map((p) => p.label));
+  if (twice !== undefined) return `port label '${twice}' is defined twice`;
   for (const p of ports) {
     for (const [key, value] of [['to', p.to], ['static', p.static]] as const) {
-      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 65535)) {
-        throw new Error(`${where}: port '${p.label}' ${key} ${value} is not between 1 and 65535`);
-      }
+      const bad = value === undefined ? undefined : checkPort(value);
+      if (bad) return `port '${p.label}' ${key} ${bad}, got ${value}`;
     }
   }
-}
-
-function validateUpdate(where: string, update: RollingUpdate | undefined): void {
-  if (!update) return;
-  const maxParallel = update.maxParallel ?? 1;
-  if (!Number.isInteger(maxParallel) || maxParallel < 1) {
-    throw new Error(`${where}: update max_parallel must be a whole number of at least 1, got ${maxParallel}`);
-  }
-  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
-  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
-  if (update.minHealthyTime && update.minHealthyTime.toNanoseconds() >= healthy.toNanoseconds()) {
-    throw new Error(`${where}: update min_healthy_time ${update.minHealthyTime} must be shorter than healthy_deadline ${healthy}`);
-  }
-  if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
-    throw new Error(`${where}: update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`);
-  }
+  return undefined;
 }
 
 function renderUpdate(update: RollingUpdate): UpdateStrategy {

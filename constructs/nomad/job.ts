@@ -2,8 +2,18 @@ import { Construct } from 'constructs';
 import { type ITerraformDependable, Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
-import { duplicates, TaskGroup } from './group';
+import { constructError } from './construct-error';
+import { duplicates } from './duplicates';
+import { TaskGroup } from './group';
 import { escapeTerraformTemplates } from './terraform-escape';
+import { rule } from './rule';
+import { isUnresolved } from './tokens';
+
+export const checkJobId = rule(
+  (id: string) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id),
+  "must start with a letter or digit and hold only letters, digits, '_', '.' and '-'",
+);
+export const checkDatacenters = rule((dcs: readonly string[]) => dcs.length > 0, 'must name at least one datacenter');
 
 export interface NomadJobProps {
   /** The job ID. Changing it registers a second job beside the first. */
@@ -39,10 +49,13 @@ export class NomadJob extends Construct {
 
   constructor(scope: Construct, id: string, private readonly props: NomadJobProps) {
     super(scope, id);
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(props.jobId)) {
-      throw new Error(`job ID '${props.jobId}' must start with a letter or digit and hold only letters, digits, '_', '.' and '-'`);
+    if (isUnresolved(props.jobId)) {
+      throw constructError(this, `job ID '${props.jobId}' must be known at synth, not a Terraform reference: it is the resource's address, nomad_job.<job ID>`);
     }
-    if (props.datacenters.length === 0) throw new Error(`job '${props.jobId}': datacenters must name at least one datacenter`);
+    const badId = checkJobId(props.jobId);
+    if (badId) throw constructError(this, `job ID '${props.jobId}' ${badId}`);
+    const badDatacenters = checkDatacenters(props.datacenters);
+    if (badDatacenters) throw constructError(this, `job '${props.jobId}': datacenters ${badDatacenters}`);
     this.jobId = props.jobId;
     this.resource = new NomadJobResource(this, 'job', {
       jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),

@@ -5,6 +5,9 @@ import type { RegistryPullAuth } from './registry-auth';
 import type { RuntimeConfig } from './runtime-config';
 import type { VolumeMountOptions } from './volume';
 import type { IContainerImage } from '../image/container-image';
+import { constructError } from './construct-error';
+import { rule, wholeNumber } from './rule';
+import { isUnresolved } from './tokens';
 
 export interface TaskResources {
   /** MHz of CPU the task is given. */
@@ -54,7 +57,11 @@ export interface DockerTaskProps {
   readonly killSignal?: string;
 }
 
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const checkTaskName = rule((name: string) => /^[^/\s]+$/.test(name), "must not be empty or hold '/' or spaces");
+export const checkCpu = wholeNumber({ min: 1, unit: 'MHz' });
+export const checkMemoryMB = wholeNumber({ min: 10, why: "Nomad's minimum" });
+export const checkEnvKey = rule((key: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key), "must be letters, digits and '_', not starting with a digit");
+export const checkMountPath = rule((path: string) => path.startsWith('/'), 'must be an absolute path');
 
 /** A task run by Nomad's docker driver. Add it to a `TaskGroup`, which collects it at synth. */
 export class DockerTask extends Construct {
@@ -65,30 +72,25 @@ export class DockerTask extends Construct {
   constructor(scope: Construct, id: string, private readonly props: DockerTaskProps) {
     super(scope, id);
     const where = `task '${props.name}'`;
-    if (!/^[^/\s]+$/.test(props.name)) {
-      throw new Error(`${where}: a task name must not be empty or hold '/' or spaces`);
-    }
+    const badName = checkTaskName(props.name);
+    if (badName) throw constructError(this, `${where}: a task name ${badName}`);
     const { cpu, memoryMB, memoryMaxMB } = props.resources;
-    if (!Number.isInteger(cpu) || cpu < 1) {
-      throw new Error(`${where}: cpu must be a whole number of MHz of at least 1, got ${cpu}`);
-    }
-    if (!Number.isInteger(memoryMB) || memoryMB < 10) {
-      throw new Error(`${where}: memoryMB must be a whole number of at least 10 (Nomad's minimum), got ${memoryMB}`);
-    }
-    if (memoryMaxMB !== undefined && (!Number.isInteger(memoryMaxMB) || memoryMaxMB < memoryMB)) {
-      throw new Error(`${where}: memoryMaxMB ${memoryMaxMB} must be a whole number no smaller than memoryMB ${memoryMB}`);
+    const badCpu = checkCpu(cpu);
+    if (badCpu) throw constructError(this, `${where}: cpu ${badCpu}, got ${cpu}`);
+    const badMemory = checkMemoryMB(memoryMB);
+    if (badMemory) throw constructError(this, `${where}: memoryMB ${badMemory}, got ${memoryMB}`);
+    if (memoryMaxMB !== undefined && !isUnresolved(memoryMaxMB) && !isUnresolved(memoryMB) && (!Number.isInteger(memoryMaxMB) || memoryMaxMB < memoryMB)) {
+      throw constructError(this, `${where}: memoryMaxMB ${memoryMaxMB} must be a whole number no smaller than memoryMB ${memoryMB}`);
     }
     for (const key of Object.keys(props.env ?? {})) {
-      if (!ENV_KEY.test(key)) {
-        throw new Error(`${where}: env key '${key}' must be letters, digits and '_', not starting with a digit`);
-      }
+      const badKey = checkEnvKey(key);
+      if (badKey) throw constructError(this, `${where}: env key '${key}' ${badKey}`);
     }
     for (const mount of props.mounts ?? []) {
-      if (!mount.path.startsWith('/')) {
-        throw new Error(`${where}: volume '${mount.volume.name}' must be mounted at an absolute path, got '${mount.path}'`);
-      }
+      const badPath = checkMountPath(mount.path);
+      if (badPath) throw constructError(this, `${where}: volume '${mount.volume.name}' mount path ${badPath}, got '${mount.path}'`);
       if (mount.readOnly === false && mount.volume.readOnly) {
-        throw new Error(`${where}: volume '${mount.volume.name}' is read-only and cannot be mounted read-write`);
+        throw constructError(this, `${where}: volume '${mount.volume.name}' is read-only and cannot be mounted read-write`);
       }
     }
     // Fails now, naming the task, if the command line is empty.

@@ -1,4 +1,7 @@
 import type { VolumeRequest } from './api';
+import { rule } from './rule';
+
+export const checkVolumeName = rule((name: string) => /^[A-Za-z0-9_-]+$/.test(name), "may hold only letters, digits, '_' and '-'");
 
 export interface HostVolumeOptions {
   /**
@@ -26,9 +29,8 @@ export class Volume {
   }
 
   private constructor(private readonly request: VolumeRequest) {
-    if (!/^[A-Za-z0-9_-]+$/.test(request.Name)) {
-      throw new Error(`volume name '${request.Name}' may hold only letters, digits, '_' and '-'`);
-    }
+    const bad = checkVolumeName(request.Name);
+    if (bad) throw new Error(`volume name '${request.Name}' ${bad}`);
   }
 
   get name(): string {

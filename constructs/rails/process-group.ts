@@ -1,5 +1,6 @@
 import type { Construct } from 'constructs';
 import { ConnectService, type Upstream } from '../nomad/connect';
+import { constructError } from '../nomad/construct-error';
 import type { Constraint } from '../nomad/constraint';
 import type { Duration } from '../nomad/duration';
 import { type RollingUpdate, TaskGroup } from '../nomad/group';
@@ -29,13 +30,15 @@ export interface RailsProcessProps {
   readonly runtimeConfig?: RuntimeConfig;
 }
 
-/** The parts of one process that differ between puma and sidekiq. */
-export interface ProcessShape {
+/** A Rails process group: what every process shares, and the parts that differ between puma and sidekiq. */
+export interface RailsProcessGroupProps extends RailsProcessProps {
   readonly groupName: string;
   readonly taskName: string;
   readonly command: readonly string[];
   readonly service: { readonly name: string; readonly tags: readonly string[]; readonly port?: number };
+  /** @default - the job's update strategy */
   readonly update?: RollingUpdate;
+  /** @default - Nomad's default, 5s */
   readonly killTimeout?: Duration;
 }
 
@@ -43,32 +46,36 @@ export interface ProcessShape {
 export class RailsProcessGroup extends TaskGroup {
   readonly task: DockerTask;
 
-  constructor(scope: Construct, id: string, props: RailsProcessProps, shape: ProcessShape) {
+  constructor(scope: Construct, id: string, props: RailsProcessGroupProps) {
     super(scope, id, {
-      name: shape.groupName,
+      name: props.groupName,
       count: props.count ?? 1,
       networkMode: 'bridge',
       constraints: props.constraints ?? [],
-      services: [
-        new ConnectService({
-          name: shape.service.name,
-          tags: [...shape.service.tags],
-          upstreams: [...(props.upstreams ?? [])],
-          ...(shape.service.port !== undefined ? { port: shape.service.port } : {}),
-        }),
-      ],
-      ...(shape.update ? { update: shape.update } : {}),
+      ...(props.update ? { update: props.update } : {}),
     });
+    let service: ConnectService;
+    try {
+      service = new ConnectService({
+        name: props.service.name,
+        tags: [...props.service.tags],
+        upstreams: [...(props.upstreams ?? [])],
+        ...(props.service.port !== undefined ? { port: props.service.port } : {}),
+      });
+    } catch (e) {
+      throw constructError(this, `group '${this.groupName}': ${(e as Error).message}`);
+    }
+    this.addService(service);
     this.task = new DockerTask(this, 'task', {
-      name: shape.taskName,
+      name: props.taskName,
       image: props.image,
-      command: shape.command,
+      command: props.command,
       resources: props.resources,
       env: props.env ?? {},
       mounts: props.mounts ?? [],
       ...(props.pullAuth ? { pullAuth: props.pullAuth } : {}),
       ...(props.runtimeConfig ? { runtimeConfig: props.runtimeConfig } : {}),
-      ...(shape.killTimeout ? { killTimeout: shape.killTimeout } : {}),
+      ...(props.killTimeout ? { killTimeout: props.killTimeout } : {}),
     });
   }
 }

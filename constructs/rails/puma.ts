@@ -1,7 +1,44 @@
 import type { Construct } from 'constructs';
+import { constructError } from '../nomad/construct-error';
 import { Duration } from '../nomad/duration';
 import type { RollingUpdate } from '../nomad/group';
+import { type Check, checkPort, wholeNumber } from '../nomad/rule';
+import { isUnresolved } from '../nomad/tokens';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
+
+export interface PumaThreads {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Puma worker processes: 0 runs puma in single mode. */
+export const checkPumaWorkers = wholeNumber({ min: 0 });
+
+/** Threads per worker: a pool of at least one thread, its minimum no larger than its maximum. */
+export const checkPumaThreads: Check<PumaThreads> = ({ min, max }) => {
+  const badMin = wholeNumber({ min: 0 })(min);
+  if (badMin) return `threads.min ${badMin}, got ${min}`;
+  const badMax = wholeNumber({ min: 1 })(max);
+  if (badMax) return `threads.max ${badMax}, got ${max}`;
+  if (isUnresolved(min) || isUnresolved(max)) return undefined;
+  return min > max ? `threads.min ${min} must not exceed threads.max ${max}` : undefined;
+};
+
+/**
+ * What a puma group is when its props leave a field out: the construct's defaults, in one
+ * place. Config reads the names from here where it must know them (a worker may not take
+ * the web group's name).
+ */
+export const PUMA_DEFAULTS = {
+  groupName: 'web',
+  taskName: 'rails_server',
+  serviceName: 'puma',
+  serviceTags: ['app'],
+  port: 5000,
+  workers: 2,
+  threads: { min: 1, max: 1 },
+  preload: true,
+} as const;
 
 export interface PumaGroupProps extends RailsProcessProps {
   /** @default 'web' */
@@ -17,7 +54,7 @@ export interface PumaGroupProps extends RailsProcessProps {
   /** Puma worker processes (`-w`). @default 2 */
   readonly workers?: number;
   /** Puma threads per worker (`-t min:max`). @default { min: 1, max: 1 } */
-  readonly threads?: { readonly min: number; readonly max: number };
+  readonly threads?: PumaThreads;
   /** Load the app before forking workers (`--preload`). @default true */
   readonly preload?: boolean;
   /** @default - one allocation at a time, each healthy for 30s before the next */
@@ -27,29 +64,27 @@ export interface PumaGroupProps extends RailsProcessProps {
 /** The Rails web server: puma behind a Connect service, rolled one allocation at a time. */
 export class PumaGroup extends RailsProcessGroup {
   constructor(scope: Construct, id: string, props: PumaGroupProps) {
-    const port = props.port ?? 5000;
-    const workers = props.workers ?? 2;
-    const threads = props.threads ?? { min: 1, max: 1 };
-    const groupName = props.groupName ?? 'web';
-    for (const [what, n, min] of [['port', port, 1], ['workers', workers, 0], ['threads.min', threads.min, 0], ['threads.max', threads.max, 1]] as const) {
-      if (!Number.isInteger(n) || n < min || (what === 'port' && n > 65535)) {
-        throw new Error(`group '${groupName}': puma ${what} must be a whole number of at least ${min}${what === 'port' ? ' and at most 65535' : ''}, got ${n}`);
-      }
-    }
-    if (threads.min > threads.max) {
-      throw new Error(`group '${groupName}': puma threads.min ${threads.min} must not exceed threads.max ${threads.max}`);
-    }
-    const command = [
-      'puma', '-b', 'tcp://0.0.0.0', '-p', String(port),
-      ...(props.preload ?? true ? ['--preload'] : []),
-      '-w', String(workers), '-t', `${threads.min}:${threads.max}`,
-    ];
-    super(scope, id, props, {
-      groupName,
-      taskName: props.taskName ?? 'rails_server',
-      command,
-      service: { name: props.serviceName ?? 'puma', tags: props.serviceTags ?? ['app'], port },
+    const port = props.port ?? PUMA_DEFAULTS.port;
+    const workers = props.workers ?? PUMA_DEFAULTS.workers;
+    const threads = props.threads ?? PUMA_DEFAULTS.threads;
+    super(scope, id, {
+      ...props,
+      groupName: props.groupName ?? PUMA_DEFAULTS.groupName,
+      taskName: props.taskName ?? PUMA_DEFAULTS.taskName,
+      command: [
+        'puma', '-b', 'tcp://0.0.0.0', '-p', String(port),
+        ...(props.preload ?? PUMA_DEFAULTS.preload ? ['--preload'] : []),
+        '-w', String(workers), '-t', `${threads.min}:${threads.max}`,
+      ],
+      service: { name: props.serviceName ?? PUMA_DEFAULTS.serviceName, tags: props.serviceTags ?? PUMA_DEFAULTS.serviceTags, port },
       update: props.update ?? { maxParallel: 1, minHealthyTime: Duration.seconds(30) },
     });
+    const where = `group '${this.groupName}'`;
+    const badPort = checkPort(port);
+    if (badPort) throw constructError(this, `${where}: puma port ${badPort}, got ${port}`);
+    const badWorkers = checkPumaWorkers(workers);
+    if (badWorkers) throw constructError(this, `${where}: puma workers ${badWorkers}, got ${workers}`);
+    const badThreads = checkPumaThreads(threads);
+    if (badThreads) throw constructError(this, `${where}: puma ${badThreads}`);
   }
 }

@@ -1,6 +1,8 @@
 import type { Construct } from 'constructs';
+import { constructError } from '../nomad/construct-error';
 import { Duration } from '../nomad/duration';
-import { duplicates } from '../nomad/group';
+import { duplicates } from '../nomad/duplicates';
+import { type Check, rule, wholeNumber } from '../nomad/rule';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
 export interface SidekiqGroupProps extends RailsProcessProps {
@@ -24,31 +26,40 @@ export interface SidekiqGroupProps extends RailsProcessProps {
   readonly shutdownTimeout?: Duration;
 }
 
-const QUEUE_NAME = /^[A-Za-z0-9_.:-]+$/;
+export const checkQueueName = rule((q: string) => /^[A-Za-z0-9_.:-]+$/.test(q), "may hold only letters, digits and '_', '.', ':', '-'");
+
+/** A sidekiq process works at least one queue, each named once. */
+export const checkQueues: Check<readonly string[]> = (queues) => {
+  if (queues.length === 0) return 'sidekiq needs at least one queue, got an empty list';
+  for (const q of queues) {
+    const bad = checkQueueName(q);
+    if (bad) return `queue name '${q}' ${bad}`;
+  }
+  const [twice] = duplicates(queues);
+  return twice === undefined ? undefined : `queue '${twice}' is listed twice`;
+};
+
+export const checkConcurrency = wholeNumber({ min: 1 });
 
 /** A sidekiq process working a list of queues. */
 export class SidekiqGroup extends RailsProcessGroup {
   readonly queues: readonly string[];
 
   constructor(scope: Construct, id: string, props: SidekiqGroupProps) {
-    const where = `group '${props.groupName}'`;
     const concurrency = props.concurrency ?? 1;
-    if (props.queues.length === 0) throw new Error(`${where}: sidekiq needs at least one queue, got an empty list`);
-    for (const q of props.queues) {
-      if (!QUEUE_NAME.test(q)) throw new Error(`${where}: queue name '${q}' may hold only letters, digits and '_', '.', ':', '-'`);
-    }
-    for (const q of duplicates(props.queues)) throw new Error(`${where}: queue '${q}' is listed twice`);
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new Error(`${where}: sidekiq concurrency must be a whole number of at least 1, got ${concurrency}`);
-    }
     const shutdown = props.shutdownTimeout ?? Duration.seconds(25);
-    super(scope, id, props, {
-      groupName: props.groupName,
+    super(scope, id, {
+      ...props,
       taskName: props.taskName ?? 'sidekiq',
       command: ['sidekiq', ...props.queues.flatMap((q) => ['-q', q]), '-c', String(concurrency)],
       service: { name: props.serviceName ?? props.groupName, tags: props.serviceTags ?? ['app', 'sidekiq'] },
       killTimeout: Duration.millis(shutdown.toNanoseconds() / 1e6 + 5000),
     });
+    const where = `group '${this.groupName}'`;
+    const badQueues = checkQueues(props.queues);
+    if (badQueues) throw constructError(this, `${where}: ${badQueues}`);
+    const badConcurrency = checkConcurrency(concurrency);
+    if (badConcurrency) throw constructError(this, `${where}: sidekiq concurrency ${badConcurrency}, got ${concurrency}`);
     this.queues = [...props.queues];
   }
 }

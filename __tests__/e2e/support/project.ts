@@ -13,7 +13,7 @@ export interface CliRun {
 }
 
 /** What an operator's checkout holds (node_modules is linked, not copied). */
-const CHECKOUT = ['main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks', 'commands'];
+const CHECKOUT = ['main.ts', '.ci', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks', 'commands'];
 
 /**
  * One operator's checkout of this repository, in a temporary directory: its own config to

@@ -1,0 +1,22 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import * as buildContext from '../../config/build-context';
+import { buildApp } from '../../main';
+import { DashboardStack } from '../../stacks/dashboard-stack';
+import { fixtureEdge } from '../support/synth';
+
+vi.mock('../../config/build-context', async (importOriginal) => {
+  const original = await importOriginal<typeof buildContext>();
+  return { ...original, hashBuildContext: vi.fn(original.hashBuildContext) };
+});
+
+describe('a synth of every stack', () => {
+  it('hashes the one build context they share once', () => {
+    const app = buildApp(fixtureEdge(), mkdtempSync(join(tmpdir(), 'hash-once-')));
+    const stacks = app.node.children.filter((c): c is DashboardStack => c instanceof DashboardStack);
+    expect(stacks.map((s) => s.node.id)).toEqual(['production', 'staging', 'local']);
+    expect(vi.mocked(buildContext.hashBuildContext)).toHaveBeenCalledTimes(1);
+  });
+});

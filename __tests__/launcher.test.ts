@@ -1,0 +1,60 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { filesBelow, runApp } from './support/run-app';
+import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT } from './support/synth';
+
+/** Runs cdktf.json's app command in a checkout, as cdktf synth does. */
+function synth(checkout: string): { status: number | null; stderr: string; outdir: string } {
+  const app = (JSON.parse(readFileSync(join(checkout, 'cdktf.json'), 'utf8')) as { app: string }).app;
+  const outdir = mkdtempSync(join(tmpdir(), 'launcher-out-'));
+  const r = spawnSync('sh', ['-c', app], {
+    cwd: checkout,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_CONFIG_DIR: FIXTURE_CONFIG, CDKTF_OUTDIR: outdir },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stderr: r.stderr, outdir };
+}
+
+const jobIds = (outdir: string) => Object.keys(JSON.parse(readFileSync(join(outdir, 'stacks/production/cdk.tf.json'), 'utf8')).resource.nomad_job);
+const builds = (checkout: string) => readdirSync(join(checkout, '.build')).filter((f) => f.startsWith('app-'));
+
+describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
+  const checkout = mkdtempSync(join(tmpdir(), 'launcher-checkout-'));
+  for (const entry of ['.ci', 'main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks']) {
+    cpSync(join(REPO_ROOT, entry), join(checkout, entry), { recursive: true });
+  }
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(checkout, 'node_modules'));
+  afterAll(() => rmSync(checkout, { recursive: true, force: true }));
+
+  it('runs compiled JavaScript, and a changed source is compiled again before it runs: never stale', () => {
+    const first = synth(checkout);
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(jobIds(first.outdir)).toEqual(['rails']);
+    const [compiled] = builds(checkout);
+    expect(compiled).toMatch(/^app-[0-9a-f]{16}\.js$/);
+
+    expect(synth(checkout).status).toBe(0);
+    expect(builds(checkout)).toEqual([compiled]);
+
+    const production = join(checkout, 'config/production.ts');
+    writeFileSync(production, readFileSync(production, 'utf8').replace("id: 'rails',", "id: 'rails-renamed',"));
+    const changed = synth(checkout);
+    expect(changed.status).toBe(0);
+    expect(jobIds(changed.outdir)).toEqual(['rails-renamed']);
+    expect(builds(checkout)).toHaveLength(1);
+    expect(builds(checkout)).not.toEqual([compiled]);
+  });
+
+  it('writes what main.ts run by tsx writes', () => {
+    const compiled = synth(REPO_ROOT);
+    const direct = runApp({});
+    expect(compiled.status).toBe(0);
+    const relative = (run: { outdir: string }) => new Map([...filesBelow(run.outdir)].map(([p, t]) => [p.slice(run.outdir.length), t]));
+    expect(relative(compiled)).toEqual(relative(direct));
+  });
+});
