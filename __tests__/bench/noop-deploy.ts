@@ -1,8 +1,8 @@
 /**
- * The no-op deploy: after one real deploy to a fresh local environment, how long a second
- * `cdktf deploy local` with nothing changed takes, beside a bare `terraform plan` of the
- * same synthesized stack and state, and what it caused: builds, pushes, job versions
- * (all should be zero).
+ * The no-op deploy: after one real deploy to a fresh local environment, the paths that deploy
+ * again with nothing changed, beside a bare `terraform plan` of the same synthesized stack and
+ * state (the floor), each measured RUNS times in turns, and what they caused: builds, pushes,
+ * job versions (all should be zero). Also where a `cdktf deploy` spends its time.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,27 +10,48 @@ import { LocalEnvironment } from '../e2e/support/local-environment';
 import { expectSuccess, Project } from '../e2e/support/project';
 import { requireProviders } from '../e2e/support/providers';
 
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
 export async function benchNoopDeploy(print: (line: string) => void): Promise<void> {
   requireProviders();
   const local = await LocalEnvironment.start();
   const project = new Project(local.env);
+  const stackDir = join(project.dir, 'cdktf.out/stacks/local');
+  /** Runs a command in the checkout; its wall time in ms. */
+  const timed = (what: string, command: string, args: string[], cwd = project.dir, ok: number[] = [0]): number => {
+    const started = process.hrtime.bigint();
+    const r = spawnSync(command, args, { cwd, env: { ...project.env, CDKTF_OUTDIR: join(project.dir, 'cdktf.out') }, encoding: 'utf8' });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (!ok.includes(r.status ?? -1)) throw new Error(`${what} exited ${r.status}:\n${r.stdout}${r.stderr}`);
+    return ms;
+  };
   try {
     expectSuccess(project.deploy(), 'first cdktf deploy local');
     const before = { builds: local.builds(), pushes: local.pushes(), version: (await local.nomad.job('rails'))!.Version };
-    const deploy = expectSuccess(project.deploy(), 'no-op cdktf deploy local');
-    const started = Date.now();
-    const plan = spawnSync('terraform', ['plan', '-input=false', '-no-color', '-detailed-exitcode'], {
-      cwd: join(project.dir, 'cdktf.out/stacks/local'),
-      env: project.env,
-      encoding: 'utf8',
-    });
-    const planSeconds = (Date.now() - started) / 1000;
-    if (plan.status !== 0) throw new Error(`terraform plan found changes or failed (${plan.status}):\n${plan.stdout}${plan.stderr}`);
+    const tf = project.env.TERRAFORM_BINARY_NAME ?? 'terraform';
+    const paths = {
+      'cdktf deploy local': () => timed('cdktf deploy', join(project.dir, 'node_modules/.bin/cdktf'), ['deploy', 'local', '--auto-approve']),
+      'commands/apply.sh local': () => timed('commands/apply.sh', join(project.dir, 'commands/apply.sh'), ['local', '-auto-approve']),
+      'bare terraform plan (floor)': () => timed('terraform plan', tf, ['plan', '-input=false', '-detailed-exitcode'], stackDir),
+      '  of which synth (compiled app)': () => timed('synth', 'node', ['.ci/synth-app.cjs']),
+      '  of which terraform init': () => timed('terraform init', tf, ['init', '-input=false'], stackDir),
+      '  of which terraform apply': () => timed('terraform apply', tf, ['apply', '-input=false', '-auto-approve'], stackDir),
+    };
+    const times = Object.fromEntries(Object.keys(paths).map((k) => [k, [] as number[]]));
+    for (let i = 0; i < RUNS; i++) for (const [name, run] of Object.entries(paths)) times[name]!.push(run());
+    const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    const floor = m['bare terraform plan (floor)']!;
+    print(`  no-op deploy (median of ${RUNS}, in turns; ratio to a bare terraform plan of the same stack and state):`);
+    for (const [name, ms] of Object.entries(m)) {
+      print(`    ${name.padEnd(32)} ${ms.toFixed(0).padStart(6)} ms  ${(ms / floor).toFixed(2).padStart(5)}x`);
+    }
     const version = (await local.nomad.job('rails'))!.Version;
-    print(`  no-op cdktf deploy local:            ${(deploy.seconds * 1000).toFixed(0).padStart(6)} ms`);
-    print(`  bare terraform plan, same stack:     ${(planSeconds * 1000).toFixed(0).padStart(6)} ms`);
-    print(`  ratio deploy / plan:                 ${(deploy.seconds / planSeconds).toFixed(2).padStart(9)}`);
-    print(`  caused: ${local.builds() - before.builds} builds, ${local.pushes() - before.pushes} pushes, ${version - before.version} job versions`);
+    print(`    caused: ${local.builds() - before.builds} builds, ${local.pushes() - before.pushes} pushes, ${version - before.version} job versions`);
   } finally {
     local.stop();
     project.remove();

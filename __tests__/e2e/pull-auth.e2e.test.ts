@@ -40,7 +40,7 @@ describe('registry pull credentials through a Nomad Variable', () => {
   it('deploy stores them in the variable, and the jobspec Nomad holds carries none', async () => {
     const run = expectSuccess(project.deploy(), 'cdktf deploy local');
     expect(run.output).not.toContain(PASSWORD);
-    expect(await local.nomad.variableItems('nomad/jobs/rails')).toEqual({ registry_pull_username: USERNAME, registry_pull_password: PASSWORD });
+    expect(await local.nomad.variableItems('nomad/jobs/rails')).toMatchObject({ registry_pull_username: USERNAME, registry_pull_password: PASSWORD });
     const stored = await local.nomad.job('rails');
     expect(JSON.stringify(stored)).not.toContain(PASSWORD);
     expect(project.appliedJobspec()).not.toContain(PASSWORD);

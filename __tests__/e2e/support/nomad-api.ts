@@ -93,4 +93,13 @@ export class NomadApi {
     if (!res.ok) throw new Error(`fs/stat ${path}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { FileMode: string }).FileMode;
   }
+
+  /** A task's state in an allocation, from the allocation itself (restarts, events). */
+  async taskState(allocId: string, task: string): Promise<{ State: string; Restarts: number; Events: Array<{ Type: string; DisplayMessage: string }> }> {
+    const res = await this.get(`/v1/allocation/${allocId}`);
+    if (!res.ok) throw new Error(`GET /v1/allocation/${allocId}: ${res.status} ${await res.text()}`);
+    const state = ((await res.json()) as { TaskStates?: Record<string, never> }).TaskStates?.[task];
+    if (!state) throw new Error(`allocation ${allocId} has no task ${task}`);
+    return state;
+  }
 }
