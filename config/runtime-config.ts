@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
 import type { Environment } from './schema';
 
 /**
@@ -25,7 +24,9 @@ export function inspectRuntimeConfig(config: NonNullable<Environment['runtimeCon
       continue;
     }
     if (!YAML_FILE.test(file)) continue;
+    // Loaded only when there is a file to parse: synth's start-up time is most of its cost.
     // prettyErrors computes linePos; its message quotes the text around the error, which is never shown.
+    const { parseDocument } = require('yaml') as typeof import('yaml');
     const doc = parseDocument(readFileSync(path, 'utf8'), { prettyErrors: true });
     const error = doc.errors[0];
     if (error) {

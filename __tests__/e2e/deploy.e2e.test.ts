@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobDocument } from '../../constructs/nomad/api';
 import { LocalEnvironment } from './support/local-environment';
@@ -85,6 +87,25 @@ describe('cdktf against the local environment', () => {
     expect(after.Version).toBe(before.Version + 1);
     expect(after.TaskGroups[0].Tasks[0].Config.image).not.toBe(before.TaskGroups[0].Tasks[0].Config.image);
     expect(await local.registry.tags('wikiedu-web')).toHaveLength(2);
+  });
+
+  it('commands/apply.sh, the fastest path, applies a change once and then finds nothing to do', async () => {
+    const first = await deployed();
+    project.setWorkerMemory('sidekiq-short', 600);
+    const apply = (...args: string[]) => spawnSync(join(project.dir, 'commands/apply.sh'), args, { cwd: project.dir, env: project.env, encoding: 'utf8', timeout: 300_000 });
+    const unapproved = apply('local');
+    expect(unapproved.status).toBe(3);
+    expect((await local.nomad.job('rails'))!.Version).toBe(first.Version);
+    const applied = apply('local', '--auto-approve');
+    expect(applied.status, `${applied.stdout}${applied.stderr}`).toBe(0);
+    expect(applied.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
+    expect((await local.nomad.job('rails'))!.Version).toBe(first.Version + 1);
+    expect(await changedGroups()).toEqual(['sidekiq-short']);
+    const again = apply('local', '--auto-approve');
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/No changes/);
+    expect((await local.nomad.job('rails'))!.Version).toBe(first.Version + 1);
+    expect(local.builds()).toBe(1);
   });
 
   it('a second deploy with nothing changed builds nothing, pushes nothing and keeps the version', async () => {
