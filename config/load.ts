@@ -4,7 +4,7 @@ import { type ContextDigest, hashBuildContext } from './build-context';
 import { describeIssues } from './issues';
 import type { EdgeInputs } from './edge';
 import { OPERATOR_INPUT_OF } from './operator-inputs';
-import { inspectRuntimeConfig } from './runtime-config';
+import { missingRuntimeConfig } from './runtime-config';
 import { local } from './local';
 import { OperatorInputError } from './operator-inputs';
 import { production } from './production';
@@ -84,7 +84,7 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   } catch (e) {
     throw e instanceof ConfigError ? operatorInputError(e, edge) : e;
   }
-  checkRuntimeConfig(name, environment, edge, options);
+  checkRuntimeConfig(name, environment, options);
   const { image } = environment;
   if (image.source !== 'build') return environment;
   if (!existsSync(image.context)) return environment;
@@ -103,17 +103,11 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   return { ...environment, image: { ...image, contextHash: digest.sha256 } };
 }
 
-/**
- * A malformed runtime config file fails synth, naming the file and line; missing items only warn,
- * since synth also runs where nothing is deployed (review, CI): a deploy stops on them.
- */
-function checkRuntimeConfig(name: string, environment: Environment, edge: EdgeInputs, options: LoadOptions): void {
+/** Missing runtime config items only warn: synth also runs where nothing is deployed (review, CI). */
+function checkRuntimeConfig(name: string, environment: Environment, options: LoadOptions): void {
   const config = environment.runtimeConfig;
   if (!config) return;
-  const { missing, malformed } = inspectRuntimeConfig(config);
-  if (malformed.length > 0) {
-    throw operatorInputError(new ConfigError(name, malformed.map((m) => `runtimeConfig.source: ${m}`)), edge);
-  }
+  const missing = missingRuntimeConfig(config);
   if (missing.length > 0) {
     options.log?.(`${name}: a deploy needs ${missing.join(', ')} in ${config.source} (DASHBOARD_CONFIG_DIR): synth goes on without them`);
   }

@@ -92,6 +92,20 @@ describe('runtime configuration through a Nomad Variable', () => {
     expect((await local.nomad.job('rails'))!.Version).toBe(before.Version);
   });
 
+  it('a malformed YAML file fails the deploy naming the file and the line, and none of its text', async () => {
+    const items = await local.nomad.variableItems('nomad/jobs/rails');
+    const good = readFileSync(join(project.config, 'config/secrets.yml'), 'utf8');
+    writeFileSync(join(project.config, 'config/secrets.yml'), 'production:\n  secret_key_base: "canary-7731\n  other: x\n');
+    const run = project.deploy();
+    writeFileSync(join(project.config, 'config/secrets.yml'), good);
+    expect(run.status).not.toBe(0);
+    const text = run.output.replace(/\s+/g, ' ');
+    expect(text).toContain(`${project.config}/config/secrets.yml`);
+    expect(text).toMatch(/Call to function "yamldecode" failed: on line \d+, column \d+/);
+    expect(run.output).not.toContain('canary-7731');
+    expect(await local.nomad.variableItems('nomad/jobs/rails')).toEqual(items);
+  });
+
   it('a missing input fails the deploy naming it, and the job and the variable stay as they were', async () => {
     const job = (await local.nomad.job('rails'))!;
     const items = await local.nomad.variableItems('nomad/jobs/rails');

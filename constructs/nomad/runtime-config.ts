@@ -50,8 +50,8 @@ const SIGNAL = /^SIG[A-Z0-9]+$/;
  * plans and stores it as an item of a Nomad Variable; every task renders the items with templates,
  * files into `secrets/` bind-mounted read-only where the app reads them, env vars into its
  * environment. A changed value changes the variable, not the jobspec: the tasks restart (or get
- * a signal) with the same job version. A missing source stops a deploy before anything is
- * applied, naming it.
+ * a signal) with the same job version. A missing source, or a YAML file that does not parse, stops
+ * a deploy before anything is applied, naming it (and the line).
  */
 export class RuntimeConfig extends Construct {
   /** The variable items, by key: Terraform expressions, read at plan time. */
@@ -86,6 +86,7 @@ export class RuntimeConfig extends Construct {
       const check = DeployCheck.pathExists(this, `config_${key}`, {
         path: file.source,
         message: `There is no ${name} at ${file.source} (the app reads it at ${file.target}). ${props.missingSource}`,
+        yaml: /\.ya?ml$/.test(name),
       });
       items[key] = check.fileText();
       return { ...file, key };

@@ -9,6 +9,8 @@ export interface PathExistsCheckProps {
    * sentences ending with a full stop (Terraform's rule for validation messages).
    */
   readonly message: string;
+  /** The file must also parse as YAML. @default false */
+  readonly yaml?: boolean;
 }
 
 /**
@@ -22,7 +24,14 @@ export class DeployCheck extends Construct {
   static pathExists(scope: Construct, id: string, props: PathExistsCheckProps): DeployCheck {
     // fileexists() is false for nothing, true for a regular file, and an error for anything
     // else (a socket, a directory): try() turns that error into "it is there".
-    return new DeployCheck(scope, id, props.path, `try(fileexists(var.${id}), true)`, props.message);
+    const rules = [{ condition: `try(fileexists(var.${id}), true)`, message: props.message }];
+    if (props.yaml) {
+      // Evaluated only when the file is there (a conditional evaluates one branch). A parse error
+      // fails the plan with yamldecode's own "on line N, column M: …" and the variable's value,
+      // the path; the text is marked sensitive, so no diagnostic prints it.
+      rules.push({ condition: `try(fileexists(var.${id}), false) ? yamldecode(sensitive(file(var.${id}))) != null : true`, message: `The YAML file ${props.path} is empty.` });
+    }
+    return new DeployCheck(scope, id, props.path, rules);
   }
 
   /** The checked value, as a Terraform reference: what uses it waits for the check. */
@@ -38,17 +47,19 @@ export class DeployCheck extends Construct {
     return options.chomp ? Fn.chomp(text) : text;
   }
 
-  private constructor(scope: Construct, id: string, path: string, condition: string, message: string) {
+  private constructor(scope: Construct, id: string, path: string, rules: ReadonlyArray<{ condition: string; message: string }>) {
     super(scope, id);
     if (!path.startsWith('/')) throw new Error(`deploy check '${id}': path must be absolute, got '${path}'`);
-    if (!/^[A-Z].*\.$/s.test(message)) {
-      throw new Error(`deploy check '${id}': the message must start with a capital letter and end with a full stop, got '${message}'`);
+    for (const { message } of rules) {
+      if (!/^[A-Z].*\.$/s.test(message)) {
+        throw new Error(`deploy check '${id}': the message must start with a capital letter and end with a full stop, got '${message}'`);
+      }
     }
     const variable = new TerraformVariable(this, 'value', {
       type: 'string',
       default: path,
-      description: `Checked when Terraform plans: ${message}`,
-      validation: [{ condition: `\${${condition}}`, errorMessage: message }],
+      description: `Checked when Terraform plans: ${rules[0]!.message}`,
+      validation: rules.map((r) => ({ condition: `\${${r.condition}}`, errorMessage: r.message })),
     });
     variable.overrideLogicalId(id);
     this.value = variable.stringValue;
