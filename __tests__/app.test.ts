@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +52,26 @@ describe('the app, run as cdktf synth runs it', () => {
     const json = readFileSync(join(run.outdir, 'stacks/production/cdk.tf.json'), 'utf8');
     const jobspec: string = JSON.parse(json).resource.nomad_job.rails.jobspec;
     expect(jobspec).toContain('"LTarget": "$${node.unique.name}"');
+  });
+});
+
+describe('the runtime configuration, run as cdktf synth runs it', () => {
+  it('reaches no synth output or log: synth passes its paths only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runtime-config-canary-'));
+    mkdirSync(join(dir, 'config'));
+    mkdirSync(join(dir, 'env'));
+    const canaries = ['application.yml', 'database.yml', 'secrets.yml'].map((f) => {
+      const value = `canary-${f}-9f3e1`;
+      writeFileSync(join(dir, 'config', f), `secret: ${value}\n`);
+      return value;
+    });
+    writeFileSync(join(dir, 'env/SECRET_KEY_BASE'), 'canary-secret-key-base-77c1\n');
+    canaries.push('canary-secret-key-base-77c1');
+    const run = runApp({ DASHBOARD_CONFIG_DIR: dir });
+    expect(run.status).toBe(0);
+    const texts = [...filesBelow(run.outdir).values(), run.stdout, run.stderr];
+    expect(texts.join('\n')).toContain(`${dir}/config/database.yml`);
+    for (const canary of canaries) for (const text of texts) expect(text.includes(canary), canary).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 
 /**
  * The content hash of a Docker build context: what the daemon would be sent, after
@@ -60,6 +60,14 @@ export function hashBuildContext(context: string, dockerfile = 'Dockerfile', opt
     }
   };
   walk('', ignore.none);
+  // A Dockerfile outside the context is sent with it (the docker CLI and the provider add it to
+  // the context they send): its content counts too.
+  if (isAbsolute(dockerfile) && !`${dockerfile}/`.startsWith(`${context.replace(/\/$/, '')}/`)) {
+    const content = readFileSync(dockerfile);
+    hash.update(`D \0${createHash('sha256').update(content).digest('hex')}\n`);
+    files += 1;
+    bytes += content.length;
+  }
   return { sha256: hash.digest('hex'), files, bytes };
 }
 

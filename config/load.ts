@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { ZodError } from 'zod';
 import { type ContextDigest, hashBuildContext } from './build-context';
 import { describeIssues } from './issues';
 import type { EdgeInputs } from './edge';
-import { OPERATOR_INPUT_OF } from './operator-inputs';
 import { missingRuntimeConfig } from './runtime-config';
+import { rubyVersionMismatches } from './ruby-version';
 import { local } from './local';
-import { OperatorInputError } from './operator-inputs';
+import { OPERATOR_INPUT_OF, OperatorInputError } from './operator-inputs';
 import { production } from './production';
 import { environmentSchema, type Environment, type EnvironmentInput } from './schema';
 import { staging } from './staging';
@@ -91,8 +92,14 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   if (!statSync(image.context).isDirectory()) {
     throw new ConfigError(name, [`image.context: '${image.context}' is not a directory`]);
   }
-  if (!existsSync(`${image.context}/${image.dockerfile}`)) {
-    throw operatorInputError(new ConfigError(name, [`image.dockerfile: '${image.dockerfile}' does not exist in the build context '${image.context}'`]), edge);
+  const dockerfile = isAbsolute(image.dockerfile) ? image.dockerfile : join(image.context, image.dockerfile);
+  if (!existsSync(dockerfile)) {
+    const where = isAbsolute(image.dockerfile) ? '' : ` in the build context '${image.context}'`;
+    throw operatorInputError(new ConfigError(name, [`image.dockerfile: '${image.dockerfile}' does not exist${where}`]), edge);
+  }
+  const mismatches = rubyVersionMismatches(image.context, dockerfile);
+  if (mismatches.length > 0) {
+    throw operatorInputError(new ConfigError(name, mismatches.map((m) => `image.dockerfile: ${m}`)), edge);
   }
   const key = `${image.context}\0${image.dockerfile}`;
   let digest = options.digests?.get(key);

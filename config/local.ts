@@ -19,7 +19,12 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     nomad: { address: env.LOCAL_NOMAD_ADDR ?? `http://127.0.0.1:${LOCAL_PORTS.nomadHttp}`, datacenters: ['dc1'] },
     job: { ...prod.job, preventDestroy: false },
     registry: { ...prod.registry, address: env.LOCAL_REGISTRY_ADDRESS ?? `127.0.0.1:${LOCAL_PORTS.registry}`, plainHttp: true },
-    image: prod.image.source === 'build' ? { ...prod.image, daemon: localDaemon(edge) } : prod.image,
+    // The checkout's own Dockerfile (a laptop's quick build; the fixture app's in the tests), unless
+    // DASHBOARD_DOCKERFILE names another: production and staging build config/dashboard.Dockerfile.
+    image:
+      prod.image.source === 'build'
+        ? { ...prod.image, dockerfile: env.DASHBOARD_DOCKERFILE ?? 'Dockerfile', daemon: localDaemon(edge) }
+        : prod.image,
     web: { ...prod.web, count: 1, resources: { cpu: 500, memoryMB: 1024 } },
     workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),
     env: { ...prod.env, RAILS_ENV: 'development' },

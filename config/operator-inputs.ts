@@ -46,13 +46,16 @@ export const OPERATOR_INPUT_OF: Readonly<Record<string, string>> = {
   'runtimeConfig.source': 'DASHBOARD_CONFIG_DIR',
 };
 
+/** The production image's Dockerfile, kept in this repository (an absolute path: outside the build context). */
+export const DASHBOARD_DOCKERFILE = resolve(__dirname, 'dashboard.Dockerfile');
+
 /**
  * Where the image comes from. By default the Rails checkout is built: DASHBOARD_SOURCE names
  * it (else `defaultContext`, beside this repo). DASHBOARD_IMAGE names a prebuilt image by
  * digest instead (for example one `pack build` pushed); DASHBOARD_IMAGE_RUNTIME says whether
  * it is a buildpacks image (the default for prebuilt images) or a Dockerfile one ("direct").
  */
-export function imageSource({ env, cwd }: EdgeInputs, opts: { defaultContext: string }): EnvironmentInput['image'] {
+export function imageSource({ env, cwd }: EdgeInputs, opts: { defaultContext: string; defaultDockerfile: string }): EnvironmentInput['image'] {
   const runtime = env.DASHBOARD_IMAGE_RUNTIME as 'buildpacks' | 'direct' | undefined;
   if (env.DASHBOARD_IMAGE) {
     return { source: 'prebuilt', reference: env.DASHBOARD_IMAGE, ...(runtime ? { runtime } : {}) };
@@ -61,7 +64,7 @@ export function imageSource({ env, cwd }: EdgeInputs, opts: { defaultContext: st
   return {
     source: 'build',
     context: isAbsolute(context) ? context : resolve(cwd, context),
-    dockerfile: env.DASHBOARD_DOCKERFILE ?? 'Dockerfile',
+    dockerfile: env.DASHBOARD_DOCKERFILE ?? opts.defaultDockerfile,
     ...(runtime ? { runtime } : {}),
   };
 }

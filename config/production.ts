@@ -1,6 +1,6 @@
 import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
-import { imageSource, nomadConnection, runtimeConfigSource } from './operator-inputs';
+import { DASHBOARD_DOCKERFILE, imageSource, nomadConnection, runtimeConfigSource } from './operator-inputs';
 
 /**
  * Production: the `rails` job that runs today, group for group. Its job ID, group names and
@@ -17,7 +17,7 @@ export function production(edge: EdgeInputs): EnvironmentInput {
     name: 'production',
     nomad: { datacenters: ['dc1'], ...nomadConnection(edge) },
     job: { id: 'rails', preventDestroy: true },
-    image: imageSource(edge, { defaultContext: '../WikiEduDashboard' }),
+    image: imageSource(edge, { defaultContext: '../WikiEduDashboard', defaultDockerfile: DASHBOARD_DOCKERFILE }),
     registry: { address: 'docker.wikiedu.org', repository: 'wikiedu-web', pullAuth: true },
     consul: {
       upstreams: [

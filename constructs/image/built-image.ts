@@ -13,7 +13,7 @@ export interface BuiltImageProps {
   readonly repository: string;
   /** Absolute path of the build context. */
   readonly context: string;
-  /** Path of the Dockerfile, relative to the context. @default 'Dockerfile' */
+  /** Path of the Dockerfile, relative to the context, or absolute (then it may lie outside it). @default 'Dockerfile' */
   readonly dockerfile?: string;
   /**
    * A content hash of the build context (what the Docker daemon would receive). The docker
@@ -101,7 +101,9 @@ export function buildWithDockerProvider(scope: Construct, id: string, props: Ima
     registryAuth: [{ address: registry.plainHttp ? `http://${registry.address}` : registry.address }],
   });
   if (!contextHash) {
-    const dockerfile = `${build.context}/${build.dockerfile ?? 'Dockerfile'}`;
+    const named = build.dockerfile ?? 'Dockerfile';
+    // The Dockerfile in the context, or, for one kept outside it, the context directory itself.
+    const dockerfile = named.startsWith('/') ? build.context : `${build.context}/${named}`;
     Annotations.of(scope).addWarning(
       `build context '${build.context}' is not on this machine: synth goes on, but a deploy stops before planning. ${missingContext}`,
     );
