@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobDocument } from '../../constructs/nomad/api';
@@ -6,6 +7,7 @@ import { LocalEnvironment } from './support/local-environment';
 import { expectSuccess, Project } from './support/project';
 import { requireProviders } from './support/providers';
 import { missingFrom } from './support/subset';
+import { tarPaths } from './support/registry-api';
 
 /**
  * The user journeys through `cdktf deploy` / `cdktf diff` / `cdktf destroy`, with the real
@@ -146,6 +148,28 @@ describe('cdktf against the local environment', () => {
     expect(run.status).not.toBe(0);
     expect(run.output).toContain('image.reference: must be pinned by digest');
     expect(await local.nomad.job('rails')).toBeUndefined();
+  });
+
+  it('the provider sends a Dockerfile kept outside the context, and no file .dockerignore keeps out', async () => {
+    // The Dashboard's .dockerignore, and the secret files a build machine's checkout holds.
+    writeFileSync(join(project.context, '.dockerignore'), '/config/application.yml\n/config/database.yml\n/config/secrets.yml\n/dockerAuth.json\ntmp\n');
+    mkdirSync(join(project.context, 'config'));
+    for (const f of ['application.yml', 'database.yml', 'secrets.yml']) writeFileSync(join(project.context, 'config', f), `context-canary-${f}\n`);
+    writeFileSync(join(project.context, 'config/application.example.yml'), 'example: true\n');
+    writeFileSync(join(project.context, 'dockerAuth.json'), '{"auths":{"context-canary":{}}}\n');
+    // A Dockerfile outside the context that copies everything it is sent into the image.
+    const outside = join(project.dir, 'outside.Dockerfile');
+    writeFileSync(outside, 'FROM scratch\nCOPY . /ctx/\n');
+    expectSuccess(project.with({ DASHBOARD_DOCKERFILE: outside }).deploy(), 'cdktf deploy local with an outside Dockerfile');
+    const [tag] = await local.registry.tags('wikiedu-web');
+    const layers = await local.registry.layers('wikiedu-web', tag!);
+    const paths = layers.flatMap(tarPaths).map((p) => p.replace(/^\.?\//, ''));
+    expect(paths).toContain('ctx/Gemfile');
+    expect(paths).toContain('ctx/config/application.example.yml');
+    for (const secret of ['ctx/config/application.yml', 'ctx/config/database.yml', 'ctx/config/secrets.yml', 'ctx/dockerAuth.json']) {
+      expect(paths).not.toContain(secret);
+    }
+    for (const layer of layers) expect(layer.includes('context-canary')).toBe(false);
   });
 
   it('without the build context, deploy stops before planning, naming DASHBOARD_SOURCE', async () => {
