@@ -168,7 +168,10 @@ export const environmentSchema = z
     registry,
     consul: z
       .object({
-        /** Appended to every service name: environments sharing one Consul need distinct names. */
+        /**
+         * Appended to every Consul service name, the environment's own and its upstreams': environments
+         * sharing one Consul need distinct names. Upstreams are written without it.
+         */
         serviceSuffix: z.string().regex(/^(-[a-z0-9]+)*$/, 'must be empty or like "-staging"').default(''),
         upstreams: z
           .array(z.object({ service: dnsLabel, localPort: port }).strict())

@@ -16,10 +16,8 @@ export function staging(edge: EdgeInputs): EnvironmentInput {
     nomad: { ...prod.nomad, datacenters: ['staging'] },
     job: { id: 'rails-staging', preventDestroy: false },
     registry: { ...prod.registry, address: 'registry.staging.wikiedu.org' },
-    consul: {
-      serviceSuffix: '-staging',
-      upstreams: prod.consul.upstreams.map((u) => ({ ...u, service: `${u.service}-staging` })),
-    },
+    // Every Consul name gets the suffix, its own services' and the ones it reaches (its upstreams).
+    consul: { ...prod.consul, serviceSuffix: '-staging' },
     web: { ...prod.web, count: 1, resources: { cpu: 2000, memoryMB: 1500 }, placement: {} },
     workers: prod.workers.map((w) => ({ ...w, count: 1, resources: { cpu: 500, memoryMB: 768 }, placement: {} })),
   };

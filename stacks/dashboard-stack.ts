@@ -82,11 +82,12 @@ export class DashboardStack extends TerraformStack {
     const mountsOf = (mounts: readonly { volume: string; path: string }[]): VolumeMountOptions[] =>
       mounts.map((m) => ({ volume: volumes.get(m.volume)!, path: m.path }));
     const constraintsOf = (placement: { notOnNodes: readonly string[] }) => placement.notOnNodes.map((n) => Constraint.notOnNode(n));
+    // The suffix names this environment's Consul world: its own services and the ones it reaches.
     const suffix = env.consul.serviceSuffix;
     const shared = {
       image: this.image,
       env: env.env,
-      upstreams: env.consul.upstreams,
+      upstreams: env.consul.upstreams.map((u) => ({ ...u, service: `${u.service}${suffix}` })),
       ...(pullAuth ? { pullAuth } : {}),
       ...(runtimeConfig ? { runtimeConfig } : {}),
     };
