@@ -137,4 +137,18 @@ describe('release step and one-off tasks on a real Nomad agent', () => {
     expect((await local.nomad.job('rails'))!.Version).toBe(before.Version + 1);
     expect(await image()).not.toBe(beforeImage);
   });
+
+  it('a release that outlives release.timeout is stopped, and the deploy stops with it', async () => {
+    const before = (await local.nomad.job('rails'))!;
+    setReleaseCommand('echo "release-canary: slow"; sleep 120', /command: \['\/bin\/sh', '-c', .*\]/);
+    project.edit('config/local.ts', "command: ['/bin/sh'", "timeout: '3s', command: ['/bin/sh'");
+    project.editSource('app/application_controller.rb', 'class ApplicationController; def slow; end; end\n');
+    const run = project.deploy();
+    expect(run.status).not.toBe(0);
+    expect(run.output).toContain('timed out: still running after 3s: stopped');
+    expect(run.output).toContain('release-canary: slow');
+    expect(run.seconds).toBeLessThan(100);
+    expect((await local.nomad.job('rails-release'))!.Stop).toBe(true);
+    expect((await local.nomad.job('rails'))!.Version).toBe(before.Version);
+  });
 });
