@@ -15,7 +15,7 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
     const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), digests });
     // State beside the project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites.
     const statePath = resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${name}.tfstate`);
-    new DashboardStack(app, name, { environment, statePath });
+    new DashboardStack(app, name, { environment, statePath, projectDir: edge.cwd });
     protectState(statePath);
   }
   return app;

@@ -104,7 +104,7 @@ describe('the production job', () => {
       path: 'nomad/jobs/rails',
       items: { registry_pull_username: '${var.registry_pull_username}', registry_pull_password: '${var.registry_pull_password}' },
     });
-    expect(stack.resource.nomad_job!.rails.depends_on).toEqual(['data.nomad_regions.nomad_reachable', 'nomad_variable.job_variables']);
+    expect(stack.resource.nomad_job!.rails.depends_on).toEqual(['data.nomad_regions.nomad_reachable', 'nomad_variable.job_variables', 'terraform_data.release']);
     expect(stack.variable!.registry_pull_password).toMatchObject({ sensitive: true, default: '' });
   });
 
@@ -138,5 +138,34 @@ describe('the production job', () => {
     expect(stack.variable!.config_env_SECRET_KEY_BASE.validation[0].error_message).toBe(
       `There is no value for SECRET_KEY_BASE at ${FIXTURE_CONFIG}/env/SECRET_KEY_BASE. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
     );
+  });
+});
+
+describe('the release step', () => {
+  const release = stack.resource.terraform_data!.release;
+  const exec = release.provisioner[0]['local-exec'];
+  const settings = JSON.parse(exec.environment.DASHBOARD_RELEASE);
+
+  it('runs rails db:migrate in the shape of sidekiq-default, for 30 minutes at most', () => {
+    expect(settings).toEqual({ environment: 'production', group: 'sidekiq-default', command: ['rails', 'db:migrate'], timeoutSeconds: 1800, nomad: {} });
+    expect(exec.command).toBe('./node_modules/.bin/tsx commands/release.ts');
+  });
+
+  it('runs again for a new image only, and before the job: the job depends on it, and it on the variable its job reads', () => {
+    expect(release.triggers_replace).toEqual({ trigger: job.TaskGroups[0]!.Tasks[0]!.Config.image });
+    expect(stack.resource.nomad_job!.rails.depends_on).toContain('terraform_data.release');
+    expect(release.depends_on).toEqual(['data.nomad_regions.nomad_reachable', 'nomad_variable.job_variables']);
+  });
+
+  it('is given the group of the job about to be registered, image and interpolations as Nomad will get them, and no secret', () => {
+    const given = JSON.parse(exec.environment.DASHBOARD_RELEASE_JOBSPEC.replace(/\$\$\{/g, '${'));
+    expect(given.Job.TaskGroups).toEqual([job.TaskGroups.find((g) => g.Name === 'sidekiq-default')]);
+    expect(JSON.stringify(release)).not.toMatch(/var\.registry_pull|file\(|not-a-secret/);
+  });
+
+  it('is left out where release.command is false (the local environment)', () => {
+    const local = synthEnvironment(fixtureEnvironment('local'));
+    expect(local.resource.terraform_data).toBeUndefined();
+    expect(local.resource.nomad_job!.rails.depends_on).not.toContain('terraform_data.release');
   });
 });

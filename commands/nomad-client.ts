@@ -89,6 +89,43 @@ export interface AllocationMetric {
   CoalescedFailures: number;
 }
 
+/** A job as Nomad stores it: the job fields we send, and Nomad's own (Version, SubmitTime, …). */
+export type StoredJob = JobDocument['Job'] & { Version: number; SubmitTime: number; Status: string; Stop: boolean };
+
+/** The fields of Go's `api.Evaluation` the commands read. */
+export interface Evaluation {
+  ID: string;
+  Status: 'pending' | 'complete' | 'failed' | 'canceled' | 'blocked';
+  StatusDescription?: string;
+  BlockedEval?: string;
+  FailedTGAllocs?: Record<string, AllocationMetric> | null;
+}
+
+/** The fields of Go's `api.AllocationListStub` the commands read. */
+export interface AllocationStub {
+  ID: string;
+  TaskGroup: string;
+  ClientStatus: 'pending' | 'running' | 'complete' | 'failed' | 'lost' | 'unknown';
+  CreateIndex: number;
+  TaskStates?: Record<string, TaskState> | null;
+}
+
+export interface TaskState {
+  State: 'pending' | 'running' | 'dead';
+  Failed: boolean;
+  StartedAt?: string;
+  FinishedAt?: string;
+  Events: Array<{ Type: string; Time: number; ExitCode?: number; DisplayMessage?: string; Details?: Record<string, string> }>;
+}
+
+/** An entry of `/v1/client/fs/ls` (Go `api.AllocFileInfo`). */
+export interface FileEntry {
+  Name: string;
+  IsDir: boolean;
+  Size: number;
+  FileMode: string;
+}
+
 /**
  * How to reach a Nomad API: what the `nomad` CLI reads from its environment, with the
  * environment's config (config/*.ts) taking precedence where it says something.
@@ -163,7 +200,13 @@ export class NomadError extends Error {
 
 interface HttpResponse {
   readonly status: number;
+  /** The body as Nomad sent it, byte for byte (a file of an allocation may be binary). */
+  readonly body: Buffer;
   readonly text: string;
+}
+
+function response(status: number, body: Buffer): HttpResponse {
+  return { status, body, text: body.toString('utf8') };
 }
 
 /**
@@ -189,6 +232,81 @@ export class NomadClient {
     return JSON.parse(res.text) as JobPlanResponse;
   }
 
+  /** The job as Nomad stores it, or undefined when there is none. */
+  async job(id: string): Promise<StoredJob | undefined> {
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(id)}`, '');
+    if (res.status === 404) return undefined;
+    return this.json(res, `read job '${id}'`);
+  }
+
+  /** Registers a job (`PUT /v1/jobs`, as `nomad job run`); returns the evaluation's ID. */
+  async register(document: JobDocument): Promise<string> {
+    const res = await this.send('PUT', '/v1/jobs', JSON.stringify(document));
+    return this.json<{ EvalID: string }>(res, `register job '${document.Job.ID}'`).EvalID;
+  }
+
+  /** Stops a job; with `purge`, removes it and its history (`nomad job stop -purge`). A job that is not there is no error. */
+  async deregister(id: string, { purge }: { purge: boolean }): Promise<void> {
+    const res = await this.send('DELETE', `/v1/job/${encodeURIComponent(id)}${purge ? '?purge=true' : ''}`, '');
+    if (res.status === 404) return;
+    this.json(res, `stop job '${id}'`);
+  }
+
+  async evaluation(id: string): Promise<Evaluation> {
+    return this.json(await this.send('GET', `/v1/evaluation/${encodeURIComponent(id)}`, ''), `read evaluation ${id}`);
+  }
+
+  /** The job's allocations, oldest first. */
+  async allocations(jobId: string): Promise<AllocationStub[]> {
+    const list = this.json<AllocationStub[]>(await this.send('GET', `/v1/job/${encodeURIComponent(jobId)}/allocations`, ''), `list allocations of '${jobId}'`);
+    return list.sort((a, b) => a.CreateIndex - b.CreateIndex);
+  }
+
+  /** A Nomad Variable's items, or undefined when there is none at that path. */
+  async variableItems(path: string): Promise<Record<string, string> | undefined> {
+    const res = await this.send('GET', `/v1/var/${path}`, '');
+    if (res.status === 404) return undefined;
+    return this.json<{ Items: Record<string, string> }>(res, `read variable '${path}'`).Items;
+  }
+
+  async putVariable(path: string, items: Record<string, string>): Promise<void> {
+    this.json(await this.send('PUT', `/v1/var/${path}`, JSON.stringify({ Path: path, Items: items })), `write variable '${path}'`);
+  }
+
+  async deleteVariable(path: string): Promise<void> {
+    const res = await this.send('DELETE', `/v1/var/${path}`, '');
+    if (res.status !== 404) this.json(res, `delete variable '${path}'`);
+  }
+
+  /**
+   * What a task has written to stdout or stderr from `offset` on (`/v1/client/fs/logs`, plain).
+   * Empty while the task has not started (its log file does not exist yet).
+   */
+  async logs(allocId: string, task: string, type: 'stdout' | 'stderr', offset: number): Promise<Buffer> {
+    const query = `task=${encodeURIComponent(task)}&type=${type}&origin=start&offset=${offset}&plain=true`;
+    const res = await this.send('GET', `/v1/client/fs/logs/${allocId}?${query}`, '');
+    if (res.status === 404 || (res.status === 500 && /no such file|not found|does not exist/i.test(res.text))) return Buffer.alloc(0);
+    if (res.status !== 200) throw new NomadError(`Nomad at ${this.connection.address} refused the ${type} of task '${task}' (${res.status}): ${res.text.trim()}`, res.status);
+    return res.body;
+  }
+
+  /** The entries of a directory of an allocation (`/v1/client/fs/ls`), path relative to the allocation directory. */
+  async listFiles(allocId: string, path: string): Promise<FileEntry[]> {
+    return this.json(await this.send('GET', `/v1/client/fs/ls/${allocId}?path=${encodeURIComponent(path)}`, ''), `list ${path} of allocation ${allocId}`);
+  }
+
+  /** A file of an allocation, byte for byte (`/v1/client/fs/cat`). */
+  async readFile(allocId: string, path: string): Promise<Buffer> {
+    const res = await this.send('GET', `/v1/client/fs/cat/${allocId}?path=${encodeURIComponent(path)}`, '');
+    if (res.status !== 200) throw new NomadError(`Nomad at ${this.connection.address} refused to read ${path} of allocation ${allocId} (${res.status}): ${res.text.trim()}`, res.status);
+    return res.body;
+  }
+
+  private json<T>(res: HttpResponse, what: string): T {
+    if (res.status < 200 || res.status > 299) throw new NomadError(`Nomad at ${this.connection.address} refused to ${what} (${res.status}): ${res.text.trim()}`, res.status);
+    return (res.text.trim() === '' ? undefined : JSON.parse(res.text)) as T;
+  }
+
   private url(path: string): URL {
     const url = new URL(`${this.connection.address}${path}`);
     if (this.connection.region) url.searchParams.set('region', this.connection.region);
@@ -209,8 +327,8 @@ export class NomadClient {
     const tls = url.protocol === 'https:' && hasTlsOptions(this.connection.tls) ? tlsOptions(this.connection.tls) : undefined;
     try {
       if (tls) return await this.sendTls(method, url, body, tls);
-      const res = await fetch(url, { method, body, headers: this.headers(), signal: AbortSignal.timeout(this.timeoutMs) });
-      return { status: res.status, text: await res.text() };
+      const res = await fetch(url, { method, ...(method === 'GET' ? {} : { body }), headers: this.headers(), signal: AbortSignal.timeout(this.timeoutMs) });
+      return response(res.status, Buffer.from(await res.arrayBuffer()));
     } catch (e) {
       throw new NomadError(`cannot reach Nomad at ${this.connection.address}: ${describeNetworkError(e)}`);
     }
@@ -227,7 +345,7 @@ export class NomadClient {
       const req = httpsRequest(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve(response(res.statusCode ?? 0, Buffer.concat(chunks))));
         res.on('error', reject);
       });
       req.on('timeout', () => req.destroy(new Error(`no answer in ${this.timeoutMs / 1000}s`)));

@@ -28,6 +28,9 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     web: { ...prod.web, count: 1, resources: { cpu: 500, memoryMB: 1024 } },
     workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),
     env: { ...prod.env, RAILS_ENV: 'development' },
+    // Off: no allocation starts on the dev agent (no Docker engine), so a release would never end.
+    // On a laptop with Docker, set it back to prod.release's command.
+    release: prod.release && { ...prod.release, command: false },
   };
 }
 

@@ -50,6 +50,8 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       { name: 'sidekiq-medium', queues: ['medium_update', 'short_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
       { name: 'sidekiq-short', queues: ['short_update', 'medium_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
     ],
+    // Migrations run before the rollout, in sidekiq-default's shape (it mounts the rails volume); README, "Release step".
+    release: { command: ['rails', 'db:migrate'], group: 'sidekiq-default', timeout: '30m' },
     // What Waypoint's build baked into the image, now supplied at deploy time (README, "Runtime configuration").
     runtimeConfig: {
       source: runtimeConfigSource(edge),

@@ -140,6 +140,21 @@ const runtimeConfig = z
   })
   .strict();
 
+/**
+ * The release step and one-off runs (README, "Release step", "One-off tasks"): batch jobs in
+ * the shape of one group of the job (its runtime configuration, env, volumes and upstreams).
+ */
+const release = z
+  .object({
+    /** Run once by each deploy that brings a new image, before any group is updated, program first; false: no release step. */
+    command: z.union([z.array(z.string().min(1)).min(1, 'name at least the program to run'), z.literal(false)]),
+    /** The group whose shape the release takes; also the group `npm run task` runs in unless told another. */
+    group: z.string(),
+    /** How long the release may run before the deploy stops. */
+    timeout: z.string().superRefine(obeys(checkDuration)),
+  })
+  .strict();
+
 const SECRET_LOOKING = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
 
 export const environmentSchema = z
@@ -189,6 +204,8 @@ export const environmentSchema = z
     workers: z.array(worker).min(1, 'list at least one sidekiq worker'),
     /** The app's runtime configuration: files and env vars (secrets among them), supplied by the operator at deploy time. */
     runtimeConfig: runtimeConfig.optional(),
+    /** @default - no release step; one-off tasks run in the first worker's shape */
+    release: release.optional(),
     /** The task environment of every process. Committed to git: never a secret. */
     env: z.record(z.string().superRefine(obeys(checkEnvKey)), z.string()),
   })
@@ -214,6 +231,9 @@ export const environmentSchema = z
       const full = `${name}${e.consul.serviceSuffix}`;
       const broken = checkServiceName(full);
       if (broken) ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `${broken}, got '${full}'` });
+    }
+    if (e.release && !seen.has(e.release.group)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['release', 'group'], message: `group '${e.release.group}' is not a group of the job (groups: ${[...seen].join(', ')})` });
     }
     if (seen.has(webService) && webService !== webGroup) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['web', 'service'], message: `service '${webService}' is also a worker's service name` });

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
-import { LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { type ITerraformDependable, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import type { Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
@@ -16,6 +16,7 @@ import { RuntimeConfig } from '../constructs/nomad/runtime-config';
 import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { PUMA_DEFAULTS, PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
+import { ReleaseStep } from '../constructs/terraform/release-step';
 
 
 export interface DashboardStackProps {
@@ -26,6 +27,12 @@ export interface DashboardStackProps {
    * @default - cdktf's own: `terraform.<stack>.tfstate` in the directory synth runs in
    */
   readonly statePath?: string;
+  /**
+   * This checkout, absolute: Terraform runs the release step's command (`commands/release.ts`)
+   * there. Needed when the environment has a release command.
+   * @default - none; an environment with a release command is refused
+   */
+  readonly projectDir?: string;
 }
 
 /** One environment of the Dashboard: its image and its `rails` job, wired to their providers. */
@@ -68,6 +75,7 @@ export class DashboardStack extends TerraformStack {
           })
         : undefined;
     const pullAuth = variables && env.registry.pullAuth ? RegistryPullAuth.fromNomadVariable(variables) : undefined;
+    const release = this.releaseStep(env, props.projectDir, [reachable, ...(variables ? [variables.resource] : [])]);
     this.job = new NomadJob(this, 'rails', {
       jobId: env.job.id,
       datacenters: env.nomad.datacenters,
@@ -75,7 +83,8 @@ export class DashboardStack extends TerraformStack {
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       preventDestroy: env.job.preventDestroy,
       // The tasks read the variable when they start: it exists before the job, and goes after it.
-      dependsOn: [reachable, ...(variables ? [variables.resource] : [])],
+      // A new image is released (migrated) before the job is updated; a failed release stops the apply there.
+      dependsOn: [reachable, ...(variables ? [variables.resource] : []), ...(release ? [release.resource] : [])],
     });
 
     const volumes = new Map(Object.entries(env.volumes).map(([name, v]) => [name, Volume.host(name, v)]));
@@ -122,6 +131,41 @@ export class DashboardStack extends TerraformStack {
         constraints: constraintsOf(worker.placement),
       });
     }
+  }
+
+  /**
+   * The release step: `commands/release.ts`, run by Terraform once per new image, before the
+   * job (README, "Release step"). It gets the jobspec about to be registered and the release
+   * settings through its environment; Nomad's address and token it inherits from the deploy's.
+   */
+  private releaseStep(env: Environment, projectDir: string | undefined, dependsOn: ITerraformDependable[]): ReleaseStep | undefined {
+    const config = env.release;
+    if (!config || config.command === false) return undefined;
+    if (projectDir === undefined || !isAbsolute(projectDir)) {
+      throw new Error(`stack '${env.name}': release.command is set, so the stack needs projectDir (absolute: where commands/release.ts is), got '${projectDir}'`);
+    }
+    const { address, region, namespace, caFile, skipVerify } = env.nomad;
+    const settings = {
+      environment: env.name,
+      group: config.group,
+      command: config.command,
+      timeoutSeconds: Duration.parse(config.timeout).toNanoseconds() / 1e9,
+      nomad: { address, region, namespace, caFile, skipVerify },
+    };
+    return new ReleaseStep(this, 'release', {
+      trigger: this.image.reference,
+      command: './node_modules/.bin/tsx commands/release.ts',
+      workingDir: projectDir,
+      environment: {
+        DASHBOARD_RELEASE: JSON.stringify(settings),
+        // The job as it is about to be registered, with only the group the release takes the shape of.
+        DASHBOARD_RELEASE_JOBSPEC: () => {
+          const job = this.job.render();
+          return JSON.stringify({ Job: { ...job, TaskGroups: job.TaskGroups.filter((g) => g.Name === config.group) } });
+        },
+      },
+      dependsOn,
+    });
   }
 
   private buildImage(env: Environment): IContainerImage {

@@ -64,6 +64,7 @@ function timeSynthWithWorkers(workers: number): number {
       resources: { cpu: 500, memoryMB: 512 },
       placement: { notOnNodes: ['node-railsweb'] },
     })),
+    ...(input.release ? { release: { ...input.release, group: 'sidekiq-0' } } : {}),
   });
   const env = { ...environment, image: base.image };
   const times: number[] = [];
@@ -71,7 +72,7 @@ function timeSynthWithWorkers(workers: number): number {
     const outdir = mkdtempSync(join(tmpdir(), 'bench-out-'));
     const started = process.hrtime.bigint();
     const app = new App({ outdir });
-    new DashboardStack(app, 'bench', { environment: env });
+    new DashboardStack(app, 'bench', { environment: env, projectDir: process.cwd() });
     app.synth();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (i > 0) times.push(ms); // the first run warms the JIT

@@ -64,6 +64,17 @@ describe('environment schema', () => {
     expect(text).toContain(message);
   });
 
+  it("refuses a release group the job does not have, naming the groups", () => {
+    expect(errorFor((e) => (e.release.group = 'sidekiq-nope'))).toContain(
+      "release.group: group 'sidekiq-nope' is not a group of the job (groups: web, sidekiq-constant, sidekiq-daily, sidekiq-default, sidekiq-long, sidekiq-medium, sidekiq-short)",
+    );
+  });
+
+  it('refuses a release with an empty command line or a timeout without unit', () => {
+    expect(errorFor((e) => (e.release.command = []))).toContain('release.command');
+    expect(errorFor((e) => (e.release.timeout = '30'))).toContain('release.timeout');
+  });
+
   it('lists every broken rule at once', () => {
     const text = errorFor((e) => {
       e.web.resources.cpu = 0;

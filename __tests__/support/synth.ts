@@ -30,7 +30,7 @@ export interface SynthesizedStack {
 
 export function synthEnvironment(environment: Environment): SynthesizedStack {
   const app = Testing.app();
-  const stack = new DashboardStack(app, environment.name, { environment });
+  const stack = new DashboardStack(app, environment.name, { environment, projectDir: REPO_ROOT });
   return JSON.parse(Testing.synth(stack, true)) as SynthesizedStack;
 }
 

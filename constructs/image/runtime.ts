@@ -6,6 +6,12 @@ export interface CommandConfig {
 }
 
 /**
+ * A Cloud Native Buildpacks image's launcher: the entrypoint name its processes start through,
+ * and its full path, which a command run beside the entrypoint (`nomad alloc exec`) must name.
+ */
+export const BUILDPACKS_LAUNCHER = { entrypoint: 'launcher', path: '/cnb/lifecycle/launcher' } as const;
+
+/**
  * How an image runs a command line. It is a property of the image, not of each task:
  * images from Cloud Native Buildpacks start every process through the CNB `launcher`
  * (it sets up the buildpacks' environment: Ruby, bundler, PATH); an image built from a
@@ -14,7 +20,7 @@ export interface CommandConfig {
 export class ImageRuntime {
   /** Cloud Native Buildpacks: `launcher` is the entrypoint, the command line its arguments. */
   static buildpacks(): ImageRuntime {
-    return new ImageRuntime('buildpacks', ['launcher']);
+    return new ImageRuntime('buildpacks', [BUILDPACKS_LAUNCHER.entrypoint]);
   }
 
   /** A Dockerfile image: the command runs as the process itself, through the image's own entrypoint if it has one. */

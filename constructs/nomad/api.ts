@@ -32,6 +32,7 @@ export interface TaskGroup {
   Services?: Service[];
   Volumes?: Record<string, VolumeRequest>;
   RestartPolicy?: RestartPolicy;
+  ReschedulePolicy?: ReschedulePolicy;
   Meta?: Record<string, string>;
   Tasks: Task[];
 }
@@ -47,6 +48,8 @@ export interface Task {
   VolumeMounts?: VolumeMount[];
   KillTimeout?: Nanoseconds;
   KillSignal?: string;
+  /** Overrides the group's for this task (Nomad copies the group's into every task it stores). */
+  RestartPolicy?: RestartPolicy;
   Meta?: Record<string, string>;
 }
 
@@ -146,6 +149,12 @@ export interface RestartPolicy {
   Interval: Nanoseconds;
   Delay: Nanoseconds;
   Mode: 'delay' | 'fail';
+}
+
+/** Whether Nomad places a failed allocation again (api/jobs.go `ReschedulePolicy`). */
+export interface ReschedulePolicy {
+  Attempts: number;
+  Unlimited: boolean;
 }
 
 /** The document `nomad job run -output` prints and the provider accepts with `json = true`. */

@@ -101,6 +101,13 @@ export class Project {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
   }
 
+  /** `npm run task -- <args>`, as an operator runs it (npm's own banner left out): the command's output on stdout, progress on stderr. */
+  task(...args: string[]): CliRun & { readonly stdout: string; readonly stderr: string } {
+    const started = Date.now();
+    const r = spawnSync('npm', ['run', '--silent', 'task', '--', ...args], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
+  }
+
   /** The synthesized Terraform JSON of a stack. */
   stack(name = 'local'): { resource: Record<string, Record<string, any>>; variable?: Record<string, unknown> } {
     return JSON.parse(readFileSync(join(this.dir, 'cdktf.out/stacks', name, 'cdk.tf.json'), 'utf8'));

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { parseTaskArgs } from '../../commands/task';
+
+describe('npm run task arguments', () => {
+  it('takes the environment, flags, and the command after --', () => {
+    const args = parseTaskArgs(['production', '--group', 'web', '--output', 'out', '--timeout', '2h', '--', 'rails', 'runner', 'script/report.rb']);
+    expect(args).toMatchObject({ environment: 'production', group: 'web', output: 'out', command: ['rails', 'runner', 'script/report.rb'] });
+    expect(args.timeout!.toNanoseconds()).toBe(7200e9);
+  });
+
+  it.each([
+    [['production', 'rails', 'runner'], 'put the command after --'],
+    [['production', '--'], 'no command after --'],
+    [['--', 'rails'], 'name the environment first'],
+    [['production', '--group', '--', 'rails'], '--group needs a value'],
+    [['production', '--nope', 'x', '--', 'rails'], "unknown option '--nope'"],
+    [['production', '--timeout', '10', '--', 'rails'], '--timeout:'],
+  ])('%j is refused: %s', (args, message) => {
+    expect(() => parseTaskArgs(args)).toThrow(message);
+  });
+});
