@@ -81,14 +81,23 @@ describe('the production job', () => {
     const task = g.Tasks[0]!;
     expect(task.Name).toBe('sidekiq');
     expect([task.Config.command, ...(task.Config.args as string[])].join(' ')).toBe(
-      `sidekiq ${w.queues.map((q) => `-q ${q}`).join(' ')} -c 1`,
+      `sidekiq ${w.queues.map((q) => `-q ${q}`).join(' ')} -c 1 -t 25`,
     );
     expect(task.Resources).toEqual({ CPU: w.cpu, MemoryMB: w.mem });
     expect(task.VolumeMounts).toEqual(w.volume ? RAILS_MOUNT : undefined);
   });
 
-  it('sidekiq stops gracefully: Nomad waits 30s, past sidekiq\'s 25s shutdown timeout', () => {
-    for (const w of WORKERS) expect(group(w.group).Tasks[0]!.KillTimeout).toBe(30_000_000_000);
+  it('sidekiq stops gracefully: told -t 25 and SIGTERM, Nomad waits 30s before it kills', () => {
+    for (const w of WORKERS) {
+      const task = group(w.group).Tasks[0]!;
+      expect(task.Config.args).toEqual(expect.arrayContaining(['-t', '25']));
+      expect(task.KillTimeout).toBe(30_000_000_000);
+      expect(task.KillSignal).toBe('SIGTERM');
+    }
+  });
+
+  it('web: Consul deregisters puma 10s before puma is stopped', () => {
+    expect(group('web').ShutdownDelay).toBe(10_000_000_000);
   });
 
   it('pulls with credentials from the Nomad Variable nomad/jobs/rails: the jobspec holds no credential and no Terraform variable', () => {

@@ -8,7 +8,7 @@ import { checkPort } from '../constructs/nomad/rule';
 import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
 import { checkVolumeName } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
-import { checkConcurrency, checkQueues } from '../constructs/rails/sidekiq';
+import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
 
 /**
@@ -27,6 +27,8 @@ const resources = z
     memoryMB: z.number().superRefine(obeys(checkMemoryMB)),
   })
   .strict();
+
+const duration = z.string().superRefine(obeys(checkDuration));
 
 const placement = z
   .object({
@@ -104,6 +106,8 @@ const web = z
     preload: z.boolean().optional(),
     resources,
     update,
+    /** @default - PumaGroup's (10s): Consul deregisters puma this long before it is stopped */
+    shutdownDelay: duration.optional(),
     placement: placement.default({}),
     mounts: z.array(mount).default([]),
   })
@@ -120,10 +124,27 @@ const worker = z
     /** @default - SidekiqGroup's (one allocation) */
     count: count.optional(),
     resources,
+    /** sidekiq's -t. @default - SidekiqGroup's (25s) */
+    shutdownTimeout: duration.optional(),
+    /** Nomad's kill_timeout, longer than shutdownTimeout. @default - SidekiqGroup's (shutdownTimeout + 5s) */
+    killTimeout: duration.optional(),
     placement: placement.default({}),
     mounts: z.array(mount).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((w, ctx) => {
+    if (w.shutdownTimeout === undefined && w.killTimeout === undefined) return;
+    if ([w.shutdownTimeout, w.killTimeout].some((d) => d !== undefined && checkDuration(d))) return; // said at the field
+    const shutdown = w.shutdownTimeout === undefined ? SIDEKIQ_DEFAULT_SHUTDOWN : Duration.parse(w.shutdownTimeout);
+    const badShutdown = checkShutdownTimeout(shutdown);
+    if (badShutdown) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['shutdownTimeout'], message: `${badShutdown}, got '${w.shutdownTimeout}'` });
+      return;
+    }
+    const kill = w.killTimeout === undefined ? shutdown.plus(SIDEKIQ_KILL_MARGIN) : Duration.parse(w.killTimeout);
+    const badKill = checkKillTimeout(kill, shutdown);
+    if (badKill) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['killTimeout'], message: badKill });
+  });
 
 const runtimeConfig = z
   .object({

@@ -105,6 +105,7 @@ export class DashboardStack extends TerraformStack {
       preload: web.preload,
       resources: web.resources,
       update: { maxParallel: web.update.maxParallel, minHealthyTime: Duration.parse(web.update.minHealthyTime) },
+      ...(web.shutdownDelay ? { shutdownDelay: Duration.parse(web.shutdownDelay) } : {}),
       mounts: mountsOf(web.mounts),
       constraints: constraintsOf(web.placement),
     });
@@ -117,6 +118,8 @@ export class DashboardStack extends TerraformStack {
         concurrency: worker.concurrency,
         count: worker.count,
         resources: worker.resources,
+        ...(worker.shutdownTimeout ? { shutdownTimeout: Duration.parse(worker.shutdownTimeout) } : {}),
+        ...(worker.killTimeout ? { killTimeout: Duration.parse(worker.killTimeout) } : {}),
         mounts: mountsOf(worker.mounts),
         constraints: constraintsOf(worker.placement),
       });

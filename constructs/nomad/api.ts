@@ -32,6 +32,8 @@ export interface TaskGroup {
   Services?: Service[];
   Volumes?: Record<string, VolumeRequest>;
   RestartPolicy?: RestartPolicy;
+  /** Time between deregistering the group's services and killing its tasks. */
+  ShutdownDelay?: Nanoseconds;
   Meta?: Record<string, string>;
   Tasks: Task[];
 }

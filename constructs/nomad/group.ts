@@ -46,6 +46,12 @@ export interface TaskGroupProps {
   readonly constraints?: readonly Constraint[];
   /** @default [] */
   readonly services?: readonly ConnectService[];
+  /**
+   * Time between deregistering the group's services and stopping its tasks (Nomad's
+   * `shutdown_delay`), so that Consul stops sending traffic before the process goes.
+   * @default - none (Nomad's 0)
+   */
+  readonly shutdownDelay?: Duration;
 }
 
 const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
@@ -146,6 +152,7 @@ export class TaskGroup extends Construct {
       Count: this.props.count ?? 1,
       ...(this.constraints.length > 0 ? { Constraints: this.constraints.map((c) => c.render()) } : {}),
       ...(update ? { Update: renderUpdate(update) } : {}),
+      ...(this.props.shutdownDelay ? { ShutdownDelay: this.props.shutdownDelay.toNanoseconds() } : {}),
       Networks: [network],
       ...(Object.keys(volumes).length > 0 ? { Volumes: volumes } : {}),
       ...(this.services.length > 0 ? { Services: this.services.map((s) => s.render()) } : {}),

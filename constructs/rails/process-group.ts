@@ -40,6 +40,14 @@ export interface RailsProcessGroupProps extends RailsProcessProps {
   readonly update?: RollingUpdate;
   /** @default - Nomad's default, 5s */
   readonly killTimeout?: Duration;
+  /** @default - Nomad's default for docker tasks, SIGTERM */
+  readonly killSignal?: string;
+  /**
+   * How long Nomad waits, once the group's services are deregistered from Consul, before it
+   * stops the tasks: callers stop being sent here before the process stops answering.
+   * @default - none (Nomad's 0)
+   */
+  readonly shutdownDelay?: Duration;
 }
 
 /** A group of one docker task of a Rails image, with a Connect service: the shape of puma and of every sidekiq. */
@@ -53,6 +61,7 @@ export class RailsProcessGroup extends TaskGroup {
       networkMode: 'bridge',
       constraints: props.constraints ?? [],
       ...(props.update ? { update: props.update } : {}),
+      ...(props.shutdownDelay ? { shutdownDelay: props.shutdownDelay } : {}),
     });
     let service: ConnectService;
     try {
@@ -76,6 +85,7 @@ export class RailsProcessGroup extends TaskGroup {
       ...(props.pullAuth ? { pullAuth: props.pullAuth } : {}),
       ...(props.runtimeConfig ? { runtimeConfig: props.runtimeConfig } : {}),
       ...(props.killTimeout ? { killTimeout: props.killTimeout } : {}),
+      ...(props.killSignal ? { killSignal: props.killSignal } : {}),
     });
   }
 }

@@ -38,6 +38,8 @@ export const PUMA_DEFAULTS = {
   workers: 2,
   threads: { min: 1, max: 1 },
   preload: true,
+  /** Consul deregisters the service, and its callers' proxies hear of it, before puma is told to stop. */
+  shutdownDelay: Duration.seconds(10),
 } as const;
 
 export interface PumaGroupProps extends RailsProcessProps {
@@ -59,6 +61,12 @@ export interface PumaGroupProps extends RailsProcessProps {
   readonly preload?: boolean;
   /** @default - one allocation at a time, each healthy for 30s before the next */
   readonly update?: RollingUpdate;
+  /**
+   * How long Nomad waits between deregistering the puma service from Consul and stopping puma,
+   * so requests stop arriving before puma stops answering.
+   * @default 10s
+   */
+  readonly shutdownDelay?: Duration;
 }
 
 /** The Rails web server: puma behind a Connect service, rolled one allocation at a time. */
@@ -78,6 +86,7 @@ export class PumaGroup extends RailsProcessGroup {
       ],
       service: { name: props.serviceName ?? PUMA_DEFAULTS.serviceName, tags: props.serviceTags ?? PUMA_DEFAULTS.serviceTags, port },
       update: props.update ?? { maxParallel: 1, minHealthyTime: Duration.seconds(30) },
+      shutdownDelay: props.shutdownDelay ?? PUMA_DEFAULTS.shutdownDelay,
     });
     const where = `group '${this.groupName}'`;
     const badPort = checkPort(port);

@@ -19,11 +19,39 @@ export interface SidekiqGroupProps extends RailsProcessProps {
   /** @default ['app', 'sidekiq'] */
   readonly serviceTags?: readonly string[];
   /**
-   * How long sidekiq may take to finish its jobs once told to stop. Nomad waits 5s longer
-   * before it kills the task, so jobs end or are pushed back to redis, never cut off.
-   * @default 25s - sidekiq's own shutdown timeout
+   * How long sidekiq may take to finish its jobs once told to stop: passed to sidekiq as
+   * `-t <seconds>`, so that sidekiq and Nomad agree on it. Jobs still running then are pushed
+   * back to redis. Whole seconds (sidekiq's `-t` takes an integer).
+   * @default 25s - sidekiq's own default, said explicitly
    */
   readonly shutdownTimeout?: Duration;
+  /**
+   * How long Nomad waits after SIGTERM before it kills the task. Must be longer than
+   * `shutdownTimeout`, or Nomad kills sidekiq while it is still pushing jobs back. Nomad clients
+   * cap it at their `max_kill_timeout` (30s unless the client config says otherwise).
+   * @default - shutdownTimeout + 5s (SIDEKIQ_KILL_MARGIN)
+   */
+  readonly killTimeout?: Duration;
+}
+
+/** What Nomad leaves sidekiq beyond its own shutdown timeout: time to push the last jobs back and exit. */
+export const SIDEKIQ_KILL_MARGIN = Duration.seconds(5);
+export const SIDEKIQ_DEFAULT_SHUTDOWN = Duration.seconds(25);
+/**
+ * Sidekiq's signal for "stop": on TERM it stops fetching, waits up to its `-t` for running jobs,
+ * pushes the unfinished back to redis and exits (TSTP only quiets it; KILL loses jobs).
+ */
+export const SIDEKIQ_STOP_SIGNAL = 'SIGTERM';
+
+/** Sidekiq's `-t` is whole seconds, at least one. */
+export const checkShutdownTimeout: Check<Duration> = (d) =>
+  d.toNanoseconds() >= 1e9 && d.toNanoseconds() % 1e9 === 0 ? undefined : 'must be a whole number of seconds, at least 1s (sidekiq -t takes seconds)';
+
+/** Nomad must wait longer than sidekiq does, or it kills sidekiq mid-shutdown. */
+export function checkKillTimeout(killTimeout: Duration, shutdownTimeout: Duration): string | undefined {
+  return killTimeout.toNanoseconds() > shutdownTimeout.toNanoseconds()
+    ? undefined
+    : `kill timeout ${killTimeout} must be longer than sidekiq's shutdown timeout ${shutdownTimeout}, or Nomad kills sidekiq before it has pushed its jobs back`;
 }
 
 export const checkQueueName = rule((q: string) => /^[A-Za-z0-9_.:-]+$/.test(q), "may hold only letters, digits and '_', '.', ':', '-'");
@@ -47,15 +75,21 @@ export class SidekiqGroup extends RailsProcessGroup {
 
   constructor(scope: Construct, id: string, props: SidekiqGroupProps) {
     const concurrency = props.concurrency ?? 1;
-    const shutdown = props.shutdownTimeout ?? Duration.seconds(25);
+    const shutdown = props.shutdownTimeout ?? SIDEKIQ_DEFAULT_SHUTDOWN;
+    const killTimeout = props.killTimeout ?? shutdown.plus(SIDEKIQ_KILL_MARGIN);
     super(scope, id, {
       ...props,
       taskName: props.taskName ?? 'sidekiq',
-      command: ['sidekiq', ...props.queues.flatMap((q) => ['-q', q]), '-c', String(concurrency)],
+      command: ['sidekiq', ...props.queues.flatMap((q) => ['-q', q]), '-c', String(concurrency), '-t', String(shutdown.toNanoseconds() / 1e9)],
       service: { name: props.serviceName ?? props.groupName, tags: props.serviceTags ?? ['app', 'sidekiq'] },
-      killTimeout: Duration.millis(shutdown.toNanoseconds() / 1e6 + 5000),
+      killTimeout,
+      killSignal: SIDEKIQ_STOP_SIGNAL,
     });
     const where = `group '${this.groupName}'`;
+    const badShutdown = checkShutdownTimeout(shutdown);
+    if (badShutdown) throw constructError(this, `${where}: sidekiq shutdown timeout ${badShutdown}, got ${shutdown}`);
+    const badKill = checkKillTimeout(killTimeout, shutdown);
+    if (badKill) throw constructError(this, `${where}: ${badKill}`);
     const badQueues = checkQueues(props.queues);
     if (badQueues) throw constructError(this, `${where}: ${badQueues}`);
     const badConcurrency = checkConcurrency(concurrency);
