@@ -38,7 +38,11 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       preload: true,
       // The web node has 7978 MiB and 11596 MHz; envoy, redis and sidekiq-default share it.
       resources: { cpu: 4400, memoryMB: 2800 },
-      update: { maxParallel: 1, minHealthyTime: '30s' },
+      // Canary 0: the railsweb node has no room for a third puma beside two (README, "Safe rollouts").
+      update: { maxParallel: 1, minHealthyTime: '30s', healthyDeadline: '5m', progressDeadline: '10m', canary: 0, autoRevert: true },
+      // The Dashboard has no /up route yet (README, "Safe rollouts"): until it does, the public home
+      // page, which the routes send every request without a signed-in session to (home#index).
+      healthCheck: { path: '/', interval: '10s', timeout: '5s' },
       mounts: [RAILS_SYSTEM],
     },
     workers: [

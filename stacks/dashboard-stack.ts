@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
 import { LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
-import type { Environment } from '../config/schema';
+import { httpCheck, rollingUpdate, type Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
 import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
 import { ImageRuntime } from '../constructs/image/runtime';
@@ -104,7 +104,8 @@ export class DashboardStack extends TerraformStack {
       threads: web.threads,
       preload: web.preload,
       resources: web.resources,
-      update: { maxParallel: web.update.maxParallel, minHealthyTime: Duration.parse(web.update.minHealthyTime) },
+      update: rollingUpdate(web.update),
+      ...(web.healthCheck ? { healthCheck: httpCheck(web.healthCheck) } : {}),
       ...(web.shutdownDelay ? { shutdownDelay: Duration.parse(web.shutdownDelay) } : {}),
       mounts: mountsOf(web.mounts),
       constraints: constraintsOf(web.placement),
@@ -120,6 +121,7 @@ export class DashboardStack extends TerraformStack {
         resources: worker.resources,
         ...(worker.shutdownTimeout ? { shutdownTimeout: Duration.parse(worker.shutdownTimeout) } : {}),
         ...(worker.killTimeout ? { killTimeout: Duration.parse(worker.killTimeout) } : {}),
+        ...(worker.update ? { update: rollingUpdate(worker.update) } : {}),
         mounts: mountsOf(worker.mounts),
         constraints: constraintsOf(worker.placement),
       });

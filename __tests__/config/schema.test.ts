@@ -61,6 +61,10 @@ describe('environment schema', () => {
     ['a shutdown timeout that outlasts the default kill timeout', (e) => { e.workers[0].shutdownTimeout = '40s'; e.workers[0].killTimeout = '30s'; }, "workers[sidekiq-constant].killTimeout: kill timeout 30s must be longer than sidekiq's shutdown timeout 40s"],
     ['a shutdown timeout sidekiq cannot take', (e) => (e.workers[0].shutdownTimeout = '1500ms'), "workers[sidekiq-constant].shutdownTimeout: must be a whole number of seconds, at least 1s (sidekiq -t takes seconds), got '1500ms'"],
     ['a shutdown delay without unit', (e) => (e.web.shutdownDelay = '10'), 'web.shutdownDelay: must be a duration such as "30s"'],
+    ['canaries on a worker with a progress deadline inside SidekiqGroup\'s healthy deadline', (e) => (e.workers[0].update = { progressDeadline: '2m' }), 'workers[sidekiq-constant].update: update progress_deadline 2m must be longer than healthy_deadline 3m'],
+    ['a negative canary count', (e) => (e.web.update.canary = -1), 'web.update: update canary must be a whole number of at least 0, got -1'],
+    ['a health check path without /', (e) => (e.web.healthCheck = { path: 'up' }), "web.healthCheck: check path must start with '/', got 'up'"],
+    ['a health check timeout past its interval', (e) => (e.web.healthCheck = { interval: '5s', timeout: '6s' }), 'web.healthCheck: check timeout 6s must not be longer than its interval 5s'],
     ['a registry with a scheme', (e) => (e.registry.address = 'https://docker.wikiedu.org'), 'registry.address: must be a registry host'],
   ])('rejects %s, naming the path and the rule', (_, change, message) => {
     const text = errorFor(change);

@@ -27,8 +27,20 @@ export interface RollingUpdate {
   readonly healthyDeadline?: Duration;
   /** @default - Nomad's 10m */
   readonly progressDeadline?: Duration;
-  /** @default - Nomad's false */
+  /** Go back to the last stable version when the deployment fails. @default - Nomad's false */
   readonly autoRevert?: boolean;
+  /**
+   * New allocations started beside the old ones before any old one is stopped. Needs the room
+   * for them on the nodes. @default - Nomad's 0: each old allocation is stopped before its replacement starts
+   */
+  readonly canary?: number;
+  /** Promote the canaries once all are healthy. Required with canaries: a deploy cannot wait for a person. @default - Nomad's false */
+  readonly autoPromote?: boolean;
+  /**
+   * What makes an allocation healthy: its services' checks (and its tasks running), only its
+   * tasks running, or an operator. @default - Nomad's 'checks'
+   */
+  readonly healthCheck?: 'checks' | 'task_states' | 'manual';
 }
 
 export interface TaskGroupProps {
@@ -59,6 +71,7 @@ const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline:
 export const checkGroupName = rule((name: string) => /^[^\s/]+$/.test(name), "must not be empty or hold '/' or spaces");
 export const checkCount = wholeNumber({ min: 0 });
 export const checkMaxParallel = wholeNumber({ min: 1 });
+export const checkCanary = wholeNumber({ min: 0 });
 
 /** The rolling update's own rules: how many at once, and deadlines in the order Nomad needs them. */
 export function checkRollingUpdate(update: RollingUpdate): string | undefined {
@@ -72,6 +85,15 @@ export function checkRollingUpdate(update: RollingUpdate): string | undefined {
   }
   if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
     return `update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`;
+  }
+  const canary = update.canary ?? 0;
+  const badCanary = checkCanary(canary);
+  if (badCanary) return `update canary ${badCanary}, got ${canary}`;
+  if (canary > 0 && !update.autoPromote) {
+    return `update canary ${canary} needs auto_promote: without it the deployment waits for 'nomad deployment promote', and a deploy with it`;
+  }
+  if (update.autoRevert && update.healthCheck === 'manual') {
+    return "update auto_revert needs a health check Nomad runs ('checks' or 'task_states'), not 'manual'";
   }
   return undefined;
 }
@@ -191,6 +213,10 @@ export class TaskGroup extends Construct {
         }
       }
     }
+    const health = this.props.update?.healthCheck;
+    if (this.props.update && (health ?? 'checks') === 'checks' && !this.services.some((s) => s.hasChecks)) {
+      errors.push(`${where}: update health_check '${health ?? 'checks'}' (${health ? 'set' : "Nomad's default"}), but no service of the group has a check: use 'task_states' or add a check`);
+    }
     if (this.services.length > 0 && (this.props.networkMode ?? 'bridge') !== 'bridge') {
       errors.push(`${where}: Consul Connect services need network mode 'bridge', got '${this.props.networkMode}'`);
     }
@@ -222,5 +248,8 @@ function renderUpdate(update: RollingUpdate): UpdateStrategy {
     ...(update.healthyDeadline ? { HealthyDeadline: update.healthyDeadline.toNanoseconds() } : {}),
     ...(update.progressDeadline ? { ProgressDeadline: update.progressDeadline.toNanoseconds() } : {}),
     ...(update.autoRevert !== undefined ? { AutoRevert: update.autoRevert } : {}),
+    ...(update.canary !== undefined ? { Canary: update.canary } : {}),
+    ...(update.autoPromote !== undefined ? { AutoPromote: update.autoPromote } : {}),
+    ...(update.healthCheck ? { HealthCheck: update.healthCheck } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { ConnectService, type Upstream } from '../nomad/connect';
+import { ConnectService, type HttpCheck, type Upstream } from '../nomad/connect';
 import { constructError } from '../nomad/construct-error';
 import type { Constraint } from '../nomad/constraint';
 import type { Duration } from '../nomad/duration';
@@ -35,7 +35,7 @@ export interface RailsProcessGroupProps extends RailsProcessProps {
   readonly groupName: string;
   readonly taskName: string;
   readonly command: readonly string[];
-  readonly service: { readonly name: string; readonly tags: readonly string[]; readonly port?: number };
+  readonly service: { readonly name: string; readonly tags: readonly string[]; readonly port?: number; readonly httpCheck?: HttpCheck };
   /** @default - the job's update strategy */
   readonly update?: RollingUpdate;
   /** @default - Nomad's default, 5s */
@@ -70,6 +70,7 @@ export class RailsProcessGroup extends TaskGroup {
         tags: [...props.service.tags],
         upstreams: [...(props.upstreams ?? [])],
         ...(props.service.port !== undefined ? { port: props.service.port } : {}),
+        ...(props.service.httpCheck ? { httpCheck: props.service.httpCheck } : {}),
       });
     } catch (e) {
       throw constructError(this, `group '${this.groupName}': ${(e as Error).message}`);

@@ -2,6 +2,7 @@ import type { Construct } from 'constructs';
 import { constructError } from '../nomad/construct-error';
 import { Duration } from '../nomad/duration';
 import { duplicates } from '../nomad/duplicates';
+import type { RollingUpdate } from '../nomad/group';
 import { type Check, rule, wholeNumber } from '../nomad/rule';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
@@ -32,7 +33,26 @@ export interface SidekiqGroupProps extends RailsProcessProps {
    * @default - shutdownTimeout + 5s (SIDEKIQ_KILL_MARGIN)
    */
   readonly killTimeout?: Duration;
+  /**
+   * Merged over the defaults field by field.
+   * @default - SIDEKIQ_UPDATE: one at a time, healthy when its task has run 10s (sidekiq listens
+   * on no port: Nomad's task states are its health), within 3m; reverts after 5m without progress
+   */
+  readonly update?: RollingUpdate;
 }
+
+/**
+ * A sidekiq group rolls one allocation at a time. Sidekiq serves no port to check, so health is
+ * the task's state: running for minHealthyTime without a restart (a worker that cannot boot exits).
+ */
+export const SIDEKIQ_UPDATE = {
+  maxParallel: 1,
+  minHealthyTime: Duration.seconds(10),
+  healthyDeadline: Duration.minutes(3),
+  progressDeadline: Duration.minutes(5),
+  autoRevert: true,
+  healthCheck: 'task_states',
+} as const satisfies RollingUpdate;
 
 /** What Nomad leaves sidekiq beyond its own shutdown timeout: time to push the last jobs back and exit. */
 export const SIDEKIQ_KILL_MARGIN = Duration.seconds(5);
@@ -84,6 +104,7 @@ export class SidekiqGroup extends RailsProcessGroup {
       service: { name: props.serviceName ?? props.groupName, tags: props.serviceTags ?? ['app', 'sidekiq'] },
       killTimeout,
       killSignal: SIDEKIQ_STOP_SIGNAL,
+      update: { ...SIDEKIQ_UPDATE, ...props.update },
     });
     const where = `group '${this.groupName}'`;
     const badShutdown = checkShutdownTimeout(shutdown);
