@@ -18,6 +18,8 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     name: 'local',
     nomad: { address: env.LOCAL_NOMAD_ADDR ?? `http://127.0.0.1:${LOCAL_PORTS.nomadHttp}`, datacenters: ['dc1'] },
     job: { ...prod.job, preventDestroy: false },
+    // Production's nodes are not this environment's: nothing is declared, nothing checked.
+    cluster: undefined,
     registry: { ...prod.registry, address: env.LOCAL_REGISTRY_ADDRESS ?? `127.0.0.1:${LOCAL_PORTS.registry}`, plainHttp: true },
     image: prod.image.source === 'build' ? { ...prod.image, daemon: localDaemon(edge) } : prod.image,
     web: { ...prod.web, count: 1, resources: { cpu: 500, memoryMB: 1024 } },

@@ -36,7 +36,7 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       workers: 2,
       threads: { min: 1, max: 1 },
       preload: true,
-      // The web node has 7978 MiB and 11596 MHz; envoy, redis and sidekiq-default share it.
+      // Pinned to node-railsweb by the rails volume, with sidekiq-default, redis and a sidecar each (cluster, below).
       resources: { cpu: 4400, memoryMB: 2800 },
       // Canary 0: the railsweb node has no room for a third puma beside two (README, "Safe rollouts").
       update: { maxParallel: 1, minHealthyTime: '30s', healthyDeadline: '5m', progressDeadline: '10m', canary: 0, autoRevert: true },
@@ -54,6 +54,20 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       { name: 'sidekiq-medium', queues: ['medium_update', 'short_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
       { name: 'sidekiq-short', queues: ['short_update', 'medium_update'], resources: WORKER, placement: NOT_ON_WEB_NODE },
     ],
+    // From the cluster's infrastructure repository. Only the railsweb node's capacity is known; the
+    // groups kept off it run on other nodes whose capacity is not declared here (not checked).
+    cluster: {
+      nodes: [
+        {
+          name: 'node-railsweb',
+          cpu: 11596,
+          memoryMB: 7978,
+          hostVolumes: ['rails', 'redis'],
+          otherJobs: [{ name: 'redis', cpu: 500, memoryMB: 256 }],
+        },
+      ],
+      otherNodes: true,
+    },
     // What Waypoint's build baked into the image, now supplied at deploy time (README, "Runtime configuration").
     runtimeConfig: {
       source: runtimeConfigSource(edge),

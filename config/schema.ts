@@ -210,6 +210,28 @@ const runtimeConfig = z
   })
   .strict();
 
+/** What the cluster's infrastructure says about the nodes the job can land on: synth checks the groups fit. */
+const cluster = z
+  .object({
+    nodes: z.array(
+      z
+        .object({
+          /** The node's unique name, as constraints see it (`node-railsweb`). */
+          name: z.string().min(1),
+          cpu: z.number().superRefine(obeys(checkCpu)).describe('MHz'),
+          memoryMB: z.number().superRefine(obeys(checkMemoryMB)),
+          /** Host volumes its client config declares. */
+          hostVolumes: z.array(z.string().superRefine(obeys(checkVolumeName))).default([]),
+          /** What other jobs hold on it (redis). */
+          otherJobs: z.array(z.object({ name: z.string().min(1), cpu: z.number().min(0), memoryMB: z.number().min(0) }).strict()).default([]),
+        })
+        .strict(),
+    ),
+    /** There are more nodes, of unknown capacity and without the declared host volumes. */
+    otherNodes: z.boolean(),
+  })
+  .strict();
+
 const SECRET_LOOKING = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
 
 export const environmentSchema = z
@@ -256,6 +278,8 @@ export const environmentSchema = z
     workers: z.array(worker).min(1, 'list at least one sidekiq worker'),
     /** The app's runtime configuration: files and env vars (secrets among them), supplied by the operator at deploy time. */
     runtimeConfig: runtimeConfig.optional(),
+    /** @default - no capacity check: nothing is known of the nodes */
+    cluster: cluster.optional(),
     /** The task environment of every process. Committed to git: never a secret. */
     env: z.record(z.string().superRefine(obeys(checkEnvKey)), z.string()),
   })

@@ -15,6 +15,8 @@ export function staging(edge: EdgeInputs): EnvironmentInput {
     name: 'staging',
     nomad: { ...prod.nomad, datacenters: ['staging'] },
     job: { id: 'rails-staging', preventDestroy: false },
+    // Production's nodes are not this environment's: nothing is declared, nothing checked.
+    cluster: undefined,
     registry: { ...prod.registry, address: 'registry.staging.wikiedu.org' },
     consul: {
       serviceSuffix: '-staging',

@@ -74,6 +74,7 @@ export class DashboardStack extends TerraformStack {
       ...(region ? { region } : {}),
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       preventDestroy: env.job.preventDestroy,
+      ...(env.cluster ? { cluster: env.cluster } : {}),
       // The tasks read the variable when they start: it exists before the job, and goes after it.
       dependsOn: [reachable, ...(variables ? [variables.resource] : [])],
     });

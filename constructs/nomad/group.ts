@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { GroupDemand } from './capacity';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
@@ -156,6 +157,20 @@ export class TaskGroup extends Construct {
       }
     }
     return byName;
+  }
+
+  /** What the group asks of a node, for the capacity plan: its tasks, one sidecar per Connect service, volumes and excluded nodes. */
+  demand(): GroupDemand {
+    const tasks = this.tasks.map((t) => t.resources);
+    return {
+      name: this.groupName,
+      count: this.props.count ?? 1,
+      canary: this.props.update?.canary ?? 0,
+      tasks: { cpu: tasks.reduce((n, r) => n + r.cpu, 0), memoryMB: tasks.reduce((n, r) => n + r.memoryMB, 0) },
+      sidecars: this.services.length,
+      hostVolumes: [...this.volumes.values()].map((v) => v.hostSource).filter((s): s is string => s !== undefined),
+      notOnNodes: this.constraints.map((c) => c.excludedNode).filter((n): n is string => n !== undefined),
+    };
   }
 
   render(): TaskGroupJson {

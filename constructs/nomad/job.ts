@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { type ITerraformDependable, Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
+import { type CapacityPlan, type Cluster, planCapacity } from './capacity';
 import { constructError } from './construct-error';
 import { duplicates } from './duplicates';
 import { TaskGroup } from './group';
@@ -36,6 +37,12 @@ export interface NomadJobProps {
    * @default []
    */
   readonly dependsOn?: readonly ITerraformDependable[];
+  /**
+   * The nodes the job can land on, as far as they are known: synth refuses groups that cannot
+   * fit them (Connect sidecars included, and canaries beside the old allocations in a rollout).
+   * @default - nothing known, nothing checked
+   */
+  readonly cluster?: Cluster;
 }
 
 /**
@@ -66,6 +73,11 @@ export class NomadJob extends Construct {
     // The Terraform address is `nomad_job.<job ID>`, whatever the construct tree looks like.
     this.resource.overrideLogicalId(props.jobId.replace(/[^A-Za-z0-9_-]/g, '_'));
     this.node.addValidation({ validate: () => this.validateGroups() });
+  }
+
+  /** Where each group can run and what that leaves on each declared node; undefined when no cluster is declared. */
+  capacityPlan(): CapacityPlan | undefined {
+    return this.props.cluster ? planCapacity(this.props.cluster, this.groups.map((g) => g.demand())) : undefined;
   }
 
   get groups(): TaskGroup[] {
@@ -100,6 +112,8 @@ export class NomadJob extends Construct {
     for (const name of duplicates(groups.flatMap((g) => [...new Set(g.serviceNames)]))) {
       errors.push(`${where}: service name '${name}' is registered by two groups (Consul would merge them)`);
     }
+    if (errors.length > 0) return errors;
+    for (const error of this.capacityPlan()?.errors ?? []) errors.push(`${where} does not fit: ${error}`);
     return errors;
   }
 }

@@ -100,6 +100,10 @@ export class DockerTask extends Construct {
     this.ports = [...(props.ports ?? [])];
   }
 
+  get resources(): TaskResources {
+    return this.props.resources;
+  }
+
   render(): Task {
     const { image, command, resources, env, pullAuth, runtimeConfig, killTimeout, killSignal } = this.props;
     const mounts = runtimeConfig?.dockerMounts() ?? [];
