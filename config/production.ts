@@ -16,7 +16,8 @@ export function production(edge: EdgeInputs): EnvironmentInput {
   return {
     name: 'production',
     nomad: { datacenters: ['dc1'], ...nomadConnection(edge) },
-    job: { id: 'rails', preventDestroy: true },
+    // A deploy waits for the deployment: web's two allocations (boot + 30s healthy each, 10m progress deadline) fit well inside.
+    job: { id: 'rails', preventDestroy: true, deployTimeout: '30m' },
     image: imageSource(edge, { defaultContext: '../WikiEduDashboard' }),
     registry: { address: 'docker.wikiedu.org', repository: 'wikiedu-web', pullAuth: true },
     consul: {

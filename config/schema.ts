@@ -254,6 +254,8 @@ export const environmentSchema = z
         id: z.string().superRefine(obeys(checkJobId)),
         /** Terraform refuses to destroy or replace the job. */
         preventDestroy: z.boolean(),
+        /** How long a deploy waits for Nomad's deployment to succeed, fail or revert. @default - it does not wait */
+        deployTimeout: duration.optional(),
       })
       .strict(),
     image,

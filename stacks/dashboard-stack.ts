@@ -75,6 +75,7 @@ export class DashboardStack extends TerraformStack {
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       preventDestroy: env.job.preventDestroy,
       ...(env.cluster ? { cluster: env.cluster } : {}),
+      ...(env.job.deployTimeout ? { waitForDeployment: Duration.parse(env.job.deployTimeout) } : {}),
       // The tasks read the variable when they start: it exists before the job, and goes after it.
       dependsOn: [reachable, ...(variables ? [variables.resource] : [])],
     });

@@ -231,6 +231,26 @@ describe('NomadJob', () => {
     ]);
   });
 
+  it('waitForDeployment makes the apply wait for the deployment (detach = false), for that long', () => {
+    const { stack, job } = newJob({ waitForDeployment: Duration.minutes(20) });
+    new DockerTask(new TaskGroup(job, 'g', { name: 'g' }), 't', task());
+    const resource = JSON.parse(Testing.synth(stack)).resource.nomad_job.app;
+    expect([resource.detach, resource.timeouts]).toEqual([false, { create: '20m', update: '20m' }]);
+    const detached = newJob();
+    new DockerTask(new TaskGroup(detached.job, 'g', { name: 'g' }), 't', task());
+    expect(JSON.parse(Testing.synth(detached.stack)).resource.nomad_job.app.detach).toBeUndefined();
+  });
+
+  it.each([
+    [Duration.minutes(10), {}, "job 'app': waiting 10m for a deployment is not longer than group 'g''s progress deadline 10m: Terraform would give up before Nomad decides"],
+    [Duration.minutes(3), { progressDeadline: Duration.minutes(4), healthyDeadline: Duration.minutes(2) }, "job 'app': waiting 3m for a deployment is not longer than group 'g''s progress deadline 4m"],
+    [Duration.minutes(30), { progressDeadline: Duration.seconds(0), healthyDeadline: Duration.minutes(2) }, "job 'app': waiting 30m for a deployment is not longer than group 'g''s progress deadline 0s (none)"],
+  ])('refuses waiting %s for a group whose progress deadline is %j', (wait, update, message) => {
+    const { stack, job } = newJob({ waitForDeployment: wait });
+    new DockerTask(new TaskGroup(job, 'g', { name: 'g', update: { ...update, healthCheck: 'task_states' } }), 't', task());
+    expect(validationErrors(stack).join('\n')).toContain(message);
+  });
+
   it('preventDestroy sets the Terraform lifecycle guard', () => {
     const { stack, job } = newJob({ preventDestroy: true });
     new DockerTask(new TaskGroup(job, 'g', { name: 'g' }), 't', task());

@@ -159,6 +159,11 @@ export class TaskGroup extends Construct {
     return byName;
   }
 
+  /** How long Nomad lets the group's deployment go without an allocation turning healthy before it fails it. */
+  get progressDeadline(): Duration {
+    return this.props.update?.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+  }
+
   /** What the group asks of a node, for the capacity plan: its tasks, one sidecar per Connect service, volumes and excluded nodes. */
   demand(): GroupDemand {
     const tasks = this.tasks.map((t) => t.resources);

@@ -5,6 +5,7 @@ import type { Job, JobDocument } from './api';
 import { type CapacityPlan, type Cluster, planCapacity } from './capacity';
 import { constructError } from './construct-error';
 import { duplicates } from './duplicates';
+import type { Duration } from './duration';
 import { TaskGroup } from './group';
 import { escapeTerraformTemplates } from './terraform-escape';
 import { rule } from './rule';
@@ -43,6 +44,13 @@ export interface NomadJobProps {
    * @default - nothing known, nothing checked
    */
   readonly cluster?: Cluster;
+  /**
+   * Wait, in `terraform apply`, for the deployment Nomad starts to end (the provider's
+   * `detach = false`), for at most this long: a failed or reverted deployment fails the apply.
+   * Must be longer than every group's progress deadline, or Terraform gives up before Nomad decides.
+   * @default - Terraform returns as soon as Nomad has registered the job
+   */
+  readonly waitForDeployment?: Duration;
 }
 
 /**
@@ -67,6 +75,9 @@ export class NomadJob extends Construct {
     this.resource = new NomadJobResource(this, 'job', {
       jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),
       json: true,
+      ...(props.waitForDeployment
+        ? { detach: false, timeouts: { create: props.waitForDeployment.toString(), update: props.waitForDeployment.toString() } }
+        : {}),
       ...(props.preventDestroy ? { lifecycle: { preventDestroy: true } } : {}),
       ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
     });
@@ -111,6 +122,14 @@ export class NomadJob extends Construct {
     for (const name of duplicates(groups.map((g) => g.groupName))) errors.push(`${where}: group name '${name}' is used twice`);
     for (const name of duplicates(groups.flatMap((g) => [...new Set(g.serviceNames)]))) {
       errors.push(`${where}: service name '${name}' is registered by two groups (Consul would merge them)`);
+    }
+    const wait = this.props.waitForDeployment;
+    for (const g of wait ? groups : []) {
+      if (g.progressDeadline.toNanoseconds() === 0 || g.progressDeadline.toNanoseconds() >= wait!.toNanoseconds()) {
+        errors.push(
+          `${where}: waiting ${wait} for a deployment is not longer than group '${g.groupName}''s progress deadline ${g.progressDeadline}${g.progressDeadline.toNanoseconds() === 0 ? ' (none)' : ''}: Terraform would give up before Nomad decides`,
+        );
+      }
     }
     if (errors.length > 0) return errors;
     for (const error of this.capacityPlan()?.errors ?? []) errors.push(`${where} does not fit: ${error}`);
