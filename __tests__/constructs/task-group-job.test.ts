@@ -125,6 +125,13 @@ describe('TaskGroup', () => {
     expect(validationErrors(stack)).toEqual([message]);
   });
 
+  it('reports a kill timeout longer than the progress deadline, which Nomad refuses', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g', update: { healthCheck: 'task_states', minHealthyTime: Duration.seconds(1), healthyDeadline: Duration.seconds(15), progressDeadline: Duration.seconds(20) } });
+    new DockerTask(group, 't', task({ killTimeout: Duration.seconds(30) }));
+    expect(validationErrors(stack)).toEqual(["group 'g': task 'app' kill timeout 30s is longer than the update's progress_deadline 20s, which Nomad refuses"]);
+  });
+
   it('accepts health by checks when a service has one, and by task states without', () => {
     const { stack, job } = newJob();
     const checked = new TaskGroup(job, 'a', { name: 'a', update: { healthCheck: 'checks' }, services: [new ConnectService({ name: 'a', port: 5000, httpCheck: { path: '/up' } })] });

@@ -233,6 +233,14 @@ export class TaskGroup extends Construct {
         }
       }
     }
+    // Nomad refuses the job otherwise ("KillTimout … longer than the group's ProgressDeadline").
+    const progress = this.progressDeadline;
+    for (const task of this.props.update ? tasks : []) {
+      const kill = task.killTimeout;
+      if (kill && progress.toNanoseconds() !== 0 && kill.toNanoseconds() > progress.toNanoseconds()) {
+        errors.push(`${where}: task '${task.taskName}' kill timeout ${kill} is longer than the update's progress_deadline ${progress}, which Nomad refuses`);
+      }
+    }
     const health = this.props.update?.healthCheck;
     if (this.props.update && (health ?? 'checks') === 'checks' && !this.services.some((s) => s.hasChecks)) {
       errors.push(`${where}: update health_check '${health ?? 'checks'}' (${health ? 'set' : "Nomad's default"}), but no service of the group has a check: use 'task_states' or add a check`);

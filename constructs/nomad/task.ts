@@ -100,6 +100,11 @@ export class DockerTask extends Construct {
     this.ports = [...(props.ports ?? [])];
   }
 
+  /** @default - Nomad's 5s, when undefined */
+  get killTimeout(): Duration | undefined {
+    return this.props.killTimeout;
+  }
+
   get resources(): TaskResources {
     return this.props.resources;
   }
