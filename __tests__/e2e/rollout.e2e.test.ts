@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEnvironment } from './support/local-environment';
@@ -117,4 +117,59 @@ describe('safe rollouts', () => {
       project.remove();
     }
   });
+
+  it('a deployment whose allocations run and stay healthy: cdktf deploy returns 0 only once Nomad marks it successful', async () => {
+    const project = new Project(local.env);
+    try {
+      // The seam, in this checkout only: the rendered jobspec keeps the job's groups, counts,
+      // update strategies and deadlines, but each task runs /bin/sleep with raw_exec on the dev
+      // agent, in host networking, without the Connect service, templates and volume (no Docker
+      // engine, no Consul here); health is task states for every group.
+      project.edit('constructs/nomad/job.ts', 'const document: JobDocument = { Job: this.render() };', 'const document: JobDocument = { Job: sleepingPayload(this.render()) };');
+      project.append('constructs/nomad/job.ts', SLEEPING_PAYLOAD);
+      project.edit('config/local.ts', 'web: { ...prod.web, count: 1,', `web: { ...prod.web, update: { ...prod.web.update, minHealthyTime: '5s', healthyDeadline: '30s', progressDeadline: '40s' }, count: 1,`);
+      project.edit(
+        'config/local.ts',
+        'workers: prod.workers.map((w) => ({ ...w, resources:',
+        "workers: prod.workers.map((w) => ({ ...w, update: { minHealthyTime: '5s', healthyDeadline: '30s', progressDeadline: '40s' }, resources:",
+      );
+      project.edit('config/local.ts', 'job: { ...prod.job, preventDestroy: false, deployTimeout: undefined }', `job: { ...prod.job, id: 'rails-healthy', preventDestroy: false, deployTimeout: '${DEPLOY_TIMEOUT_SECONDS}s' }`);
+
+      const run = project.cdktf('deploy', 'local', '--auto-approve', '--skip-provider-lock');
+      expect(run.status, run.output).toBe(0);
+      const returnedAt = Date.now();
+
+      const state = JSON.parse(readFileSync(join(project.dir, 'terraform.local.tfstate'), 'utf8'));
+      const attributes = state.resources.find((r: { type: string }) => r.type === 'nomad_job').instances[0].attributes;
+      expect([attributes.detach, attributes.deployment_status]).toEqual([false, 'successful']);
+      const deployment = (await (await fetch(`${local.env.NOMAD_ADDR}/v1/deployment/${attributes.deployment_id}`)).json()) as Deployment & { ModifyIndex: number };
+      expect([deployment.JobVersion, deployment.Status]).toEqual([0, 'successful']);
+      for (const [name, g] of Object.entries(deployment.TaskGroups)) expect([name, g.HealthyAllocs]).toEqual([name, 1]);
+      // A version becomes stable when its deployment succeeds: so it was, before deploy returned.
+      const job = (await local.nomad.job('rails-healthy'))!;
+      expect([job.Version, job.Stable]).toEqual([0, true]);
+      expect(Date.now() - returnedAt).toBeLessThan(10_000);
+    } finally {
+      project.remove();
+    }
+  });
 });
+
+const SLEEPING_PAYLOAD = `
+/** e2e only (rollout.e2e.test.ts): the same job, with tasks that run here and report healthy by task state. */
+function sleepingPayload(job: Job): Job {
+  const groups = job.TaskGroups.map((g) => {
+    const group: any = { ...g, Networks: [{ Mode: 'host' }], Update: { ...g.Update, HealthCheck: 'task_states' } };
+    delete group.Services;
+    delete group.Volumes;
+    group.Tasks = g.Tasks.map((t) => {
+      const task: any = { ...t, Driver: 'raw_exec', Config: { command: '/bin/sleep', args: ['3600'] } };
+      delete task.Templates;
+      delete task.VolumeMounts;
+      return task;
+    });
+    return group;
+  });
+  return { ...job, TaskGroups: groups };
+}
+`;

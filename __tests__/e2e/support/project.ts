@@ -122,6 +122,12 @@ export class Project {
     writeFileSync(path, next);
   }
 
+  /** Appends text to a file of the checkout. */
+  append(file: string, text: string): void {
+    const path = join(this.dir, file);
+    writeFileSync(path, `${readFileSync(path, 'utf8')}${text}`);
+  }
+
   /** Gives one worker of the local environment other memory, by editing config/local.ts as an operator would. */
   setWorkerMemory(worker: string, memoryMB: number): void {
     this.edit(
