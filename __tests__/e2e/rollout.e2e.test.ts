@@ -61,7 +61,7 @@ describe('safe rollouts', () => {
     }
   });
 
-  it('a deployment whose new allocations never become healthy fails cdktf deploy within its deadline, and Nomad reverts the job to the stable version', async () => {
+  it('a deployment whose new allocations never become healthy fails the deploy within its deadline, naming the group, and Nomad reverts the job to the stable version', async () => {
     const project = new Project(local.env);
     try {
       project.edit('config/local.ts', 'web: { ...prod.web, count: 1,', `web: { ...prod.web, update: { ...prod.web.update, ...${SHORT} }, count: 1,`);
@@ -85,7 +85,7 @@ describe('safe rollouts', () => {
       // Version 1: one worker's memory, and the deploy now waits for the deployment.
       project.edit('config/local.ts', "w.name === 'sidekiq-long' ? 512 : 512", "w.name === 'sidekiq-long' ? 640 : 512");
       project.edit('config/local.ts', 'deployTimeout: undefined', `deployTimeout: '${DEPLOY_TIMEOUT_SECONDS}s'`);
-      const run = project.cdktf('deploy', 'local', '--auto-approve', '--skip-provider-lock');
+      const run = project.npmDeploy('local', '--auto-approve', '--skip-provider-lock');
 
       expect(run.status, run.output).not.toBe(0);
       expect(run.seconds).toBeLessThan(DEPLOY_TIMEOUT_SECONDS + 60); // synth and init come on top of the wait
@@ -94,6 +94,9 @@ describe('safe rollouts', () => {
         run.output.replace(/\s*\n\s*/g, ' '),
       );
       expect(said, run.output).not.toBeNull();
+      // What npm run deploy adds: the group that did not become healthy.
+      expect(run.output).toContain(`deploy: deployment ${said![1]} of job 'rails' version 1 failed: Failed due to`);
+      expect(run.output).toMatch(/deploy: {3}group 'sidekiq-long': 0 of 1 healthy, \d+ unhealthy, 1 placed/);
 
       // Nomad's deployment names the groups (the provider's message does not): every group of the
       // job is in it (a new version updates the others in place), the changed one with a new
