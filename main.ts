@@ -4,6 +4,7 @@ import { Annotations, App, DISABLE_STACK_TRACE_IN_METADATA, TerraformStack } fro
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from './config/load';
 import type { ContextDigest } from './config/build-context';
 import type { EdgeInputs } from './config/edge';
+import { formatCapacity } from './constructs/nomad/capacity';
 import { DashboardStack } from './stacks/dashboard-stack';
 
 /** Builds every environment's stack. The one place the program reads the machine it runs on. */
@@ -15,8 +16,10 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
     const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), digests });
     // State beside the project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites.
     const statePath = resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${name}.tfstate`);
-    new DashboardStack(app, name, { environment, statePath, projectDir: edge.cwd });
+    const stack = new DashboardStack(app, name, { environment, statePath, projectDir: edge.cwd });
     protectState(statePath);
+    const plan = stack.job.capacityPlan();
+    if (plan) process.stderr.write(`${name}: capacity of job '${stack.job.jobId}' on its declared nodes\n${formatCapacity(plan)}\n`);
   }
   return app;
 }

@@ -56,7 +56,16 @@ describe('the production job', () => {
   it('web: 2 puma allocations rolled one at a time, 30s healthy, on the rails volume, 4400 MHz / 2800 MB', () => {
     const web = group('web');
     expect(web.Count).toBe(2);
-    expect(web.Update).toEqual({ MaxParallel: 1, MinHealthyTime: 30_000_000_000 });
+    expect(web.Update).toEqual({
+      MaxParallel: 1,
+      MinHealthyTime: 30_000_000_000,
+      HealthyDeadline: 300_000_000_000,
+      ProgressDeadline: 600_000_000_000,
+      AutoRevert: true,
+      Canary: 0,
+      AutoPromote: false,
+      HealthCheck: 'checks',
+    });
     expect(web.Volumes).toEqual(RAILS_VOLUME);
     expect(web.Constraints).toBeUndefined();
     expect(web.Services![0]).toMatchObject({ Name: 'puma', Tags: ['app'], PortLabel: '5000' });
@@ -65,6 +74,26 @@ describe('the production job', () => {
     expect([task.Config.command, ...(task.Config.args as string[])].join(' ')).toBe('puma -b tcp://0.0.0.0 -p 5000 --preload -w 2 -t 1:1');
     expect(task.Resources).toEqual({ CPU: 4400, MemoryMB: 2800 });
     expect(task.VolumeMounts).toEqual(RAILS_MOUNT);
+  });
+
+  it('web: Consul checks puma over HTTP at / (no /up route yet) through an exposed path, past the sidecar', () => {
+    expect(group('web').Services![0]!.Checks).toEqual([
+      { Name: 'puma-http', Type: 'http', Path: '/', Expose: true, Interval: 10_000_000_000, Timeout: 5_000_000_000 },
+    ]);
+  });
+
+  it('every sidekiq group rolls one at a time, healthy by task state, and reverts a failed deployment', () => {
+    for (const w of WORKERS) {
+      expect(group(w.group).Update).toEqual({
+        MaxParallel: 1,
+        MinHealthyTime: 10_000_000_000,
+        HealthyDeadline: 180_000_000_000,
+        ProgressDeadline: 300_000_000_000,
+        AutoRevert: true,
+        HealthCheck: 'task_states',
+      });
+      expect(group(w.group).Services![0]!.Checks).toBeUndefined();
+    }
   });
 
   it('web: publishes no docker port label (the old template listed an undefined "http")', () => {
@@ -81,14 +110,23 @@ describe('the production job', () => {
     const task = g.Tasks[0]!;
     expect(task.Name).toBe('sidekiq');
     expect([task.Config.command, ...(task.Config.args as string[])].join(' ')).toBe(
-      `sidekiq ${w.queues.map((q) => `-q ${q}`).join(' ')} -c 1`,
+      `sidekiq ${w.queues.map((q) => `-q ${q}`).join(' ')} -c 1 -t 25`,
     );
     expect(task.Resources).toEqual({ CPU: w.cpu, MemoryMB: w.mem });
     expect(task.VolumeMounts).toEqual(w.volume ? RAILS_MOUNT : undefined);
   });
 
-  it('sidekiq stops gracefully: Nomad waits 30s, past sidekiq\'s 25s shutdown timeout', () => {
-    for (const w of WORKERS) expect(group(w.group).Tasks[0]!.KillTimeout).toBe(30_000_000_000);
+  it('sidekiq stops gracefully: told -t 25 and SIGTERM, Nomad waits 30s before it kills', () => {
+    for (const w of WORKERS) {
+      const task = group(w.group).Tasks[0]!;
+      expect(task.Config.args).toEqual(expect.arrayContaining(['-t', '25']));
+      expect(task.KillTimeout).toBe(30_000_000_000);
+      expect(task.KillSignal).toBe('SIGTERM');
+    }
+  });
+
+  it('web: Consul deregisters puma 10s before puma is stopped', () => {
+    expect(group('web').ShutdownDelay).toBe(10_000_000_000);
   });
 
   it('pulls with credentials from the Nomad Variable nomad/jobs/rails: the jobspec holds no credential and no Terraform variable', () => {

@@ -130,6 +130,16 @@ export interface FileEntry {
  * How to reach a Nomad API: what the `nomad` CLI reads from its environment, with the
  * environment's config (config/*.ts) taking precedence where it says something.
  */
+/** A deployment, as /v1/deployment returns it (api/deployments.go): the fields we read. */
+export interface Deployment {
+  ID: string;
+  JobID: string;
+  JobVersion: number;
+  Status: string;
+  StatusDescription: string;
+  TaskGroups: Record<string, { DesiredTotal: number; PlacedAllocs: number; HealthyAllocs: number; UnhealthyAllocs: number }>;
+}
+
 export interface NomadConnection {
   readonly address: string;
   readonly token?: string;
@@ -307,6 +317,14 @@ export class NomadClient {
     return (res.text.trim() === '' ? undefined : JSON.parse(res.text)) as T;
   }
 
+  /** The job's deployments, newest first; none when there is no such job. */
+  async deployments(jobId: string): Promise<Deployment[]> {
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(jobId)}/deployments`);
+    if (res.status === 404) return [];
+    if (res.status !== 200) throw new NomadError(`Nomad at ${this.connection.address} refused to list job '${jobId}''s deployments (${res.status}): ${res.text.trim()}`, res.status);
+    return (JSON.parse(res.text) as Deployment[] | null) ?? [];
+  }
+
   private url(path: string): URL {
     const url = new URL(`${this.connection.address}${path}`);
     if (this.connection.region) url.searchParams.set('region', this.connection.region);
@@ -321,7 +339,7 @@ export class NomadClient {
     };
   }
 
-  private async send(method: string, path: string, body: string): Promise<HttpResponse> {
+  private async send(method: string, path: string, body?: string): Promise<HttpResponse> {
     const url = this.url(path);
     // Certificate files are read first: a missing file is named as such, not as an unreachable Nomad.
     const tls = url.protocol === 'https:' && hasTlsOptions(this.connection.tls) ? tlsOptions(this.connection.tls) : undefined;
@@ -334,10 +352,10 @@ export class NomadClient {
     }
   }
 
-  private sendTls(method: string, url: URL, body: string, tls: TlsOptions): Promise<HttpResponse> {
+  private sendTls(method: string, url: URL, body: string | undefined, tls: TlsOptions): Promise<HttpResponse> {
     const options = {
       method,
-      headers: { ...this.headers(), 'content-length': String(Buffer.byteLength(body)) },
+      headers: { ...this.headers(), 'content-length': String(Buffer.byteLength(body ?? '')) },
       timeout: this.timeoutMs,
       ...tls,
     };

@@ -17,7 +17,10 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     ...prod,
     name: 'local',
     nomad: { address: env.LOCAL_NOMAD_ADDR ?? `http://127.0.0.1:${LOCAL_PORTS.nomadHttp}`, datacenters: ['dc1'] },
-    job: { ...prod.job, preventDestroy: false },
+    // No waiting for the deployment: on a dev agent without Docker and Consul the allocations never start.
+    job: { ...prod.job, preventDestroy: false, deployTimeout: undefined },
+    // Production's nodes are not this environment's: nothing is declared, nothing checked.
+    cluster: undefined,
     registry: { ...prod.registry, address: env.LOCAL_REGISTRY_ADDRESS ?? `127.0.0.1:${LOCAL_PORTS.registry}`, plainHttp: true },
     // The checkout's own Dockerfile (a laptop's quick build; the fixture app's in the tests), unless
     // DASHBOARD_DOCKERFILE names another: production and staging build config/dashboard.Dockerfile.

@@ -16,7 +16,8 @@ export function production(edge: EdgeInputs): EnvironmentInput {
   return {
     name: 'production',
     nomad: { datacenters: ['dc1'], ...nomadConnection(edge) },
-    job: { id: 'rails', preventDestroy: true },
+    // A deploy waits for the deployment: web's two allocations (boot + 30s healthy each, 10m progress deadline) fit well inside.
+    job: { id: 'rails', preventDestroy: true, deployTimeout: '30m' },
     image: imageSource(edge, { defaultContext: '../WikiEduDashboard', defaultDockerfile: DASHBOARD_DOCKERFILE }),
     registry: { address: 'docker.wikiedu.org', repository: 'wikiedu-web', pullAuth: true },
     consul: {
@@ -36,9 +37,13 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       workers: 2,
       threads: { min: 1, max: 1 },
       preload: true,
-      // The web node has 7978 MiB and 11596 MHz; envoy, redis and sidekiq-default share it.
+      // Pinned to node-railsweb by the rails volume, with sidekiq-default, redis and a sidecar each (cluster, below).
       resources: { cpu: 4400, memoryMB: 2800 },
-      update: { maxParallel: 1, minHealthyTime: '30s' },
+      // Canary 0: the railsweb node has no room for a third puma beside two (README, "Safe rollouts").
+      update: { maxParallel: 1, minHealthyTime: '30s', healthyDeadline: '5m', progressDeadline: '10m', canary: 0, autoRevert: true },
+      // The Dashboard has no /up route yet (README, "Safe rollouts"): until it does, the public home
+      // page, which the routes send every request without a signed-in session to (home#index).
+      healthCheck: { path: '/', interval: '10s', timeout: '5s' },
       mounts: [RAILS_SYSTEM],
     },
     workers: [
@@ -52,6 +57,20 @@ export function production(edge: EdgeInputs): EnvironmentInput {
     ],
     // Migrations run before the rollout, in sidekiq-default's shape (it mounts the rails volume); README, "Release step".
     release: { command: ['rails', 'db:migrate'], group: 'sidekiq-default', timeout: '30m' },
+    // From the cluster's infrastructure repository. Only the railsweb node's capacity is known; the
+    // groups kept off it run on other nodes whose capacity is not declared here (not checked).
+    cluster: {
+      nodes: [
+        {
+          name: 'node-railsweb',
+          cpu: 11596,
+          memoryMB: 7978,
+          hostVolumes: ['rails', 'redis'],
+          otherJobs: [{ name: 'redis', cpu: 500, memoryMB: 256 }],
+        },
+      ],
+      otherNodes: true,
+    },
     // What Waypoint's build baked into the image, now supplied at deploy time (README, "Runtime configuration").
     runtimeConfig: {
       source: runtimeConfigSource(edge),

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { checkDigestReference } from '../constructs/image/container-image';
-import { checkServiceName, checkUpstreams } from '../constructs/nomad/connect';
+import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
-import { checkCount, checkGroupName, checkRollingUpdate } from '../constructs/nomad/group';
+import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
 import { checkPort } from '../constructs/nomad/rule';
 import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
 import { checkVolumeName } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
-import { checkConcurrency, checkQueues } from '../constructs/rails/sidekiq';
+import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
 
 /**
@@ -27,6 +27,8 @@ const resources = z
     memoryMB: z.number().superRefine(obeys(checkMemoryMB)),
   })
   .strict();
+
+const duration = z.string().superRefine(obeys(checkDuration));
 
 const placement = z
   .object({
@@ -82,13 +84,57 @@ const registry = z
   })
   .strict();
 
-const update = z
-  .object({ maxParallel: z.number(), minHealthyTime: z.string().superRefine(obeys(checkDuration)) })
-  .strict()
-  .superRefine((u, ctx) => {
-    if (checkDuration(u.minHealthyTime)) return; // said above, at minHealthyTime
-    obeys(checkRollingUpdate)({ maxParallel: u.maxParallel, minHealthyTime: Duration.parse(u.minHealthyTime) }, ctx);
+const updateFields = z
+  .object({
+    maxParallel: z.number().optional(),
+    minHealthyTime: duration.optional(),
+    healthyDeadline: duration.optional(),
+    progressDeadline: duration.optional(),
+    /** Allocations started beside the old ones; promoted automatically once healthy (a deploy waits for the outcome). */
+    canary: z.number().optional(),
+    autoRevert: z.boolean().optional(),
+  })
+  .strict();
+type UpdateInput = z.output<typeof updateFields>;
+
+/** A rolling update as config writes it, for the constructs: canaries are promoted by Nomad, never by a person. */
+export function rollingUpdate(u: UpdateInput): RollingUpdate {
+  const d = (text: string | undefined) => (text === undefined ? undefined : Duration.parse(text));
+  const fields: RollingUpdate = {
+    maxParallel: u.maxParallel,
+    minHealthyTime: d(u.minHealthyTime),
+    healthyDeadline: d(u.healthyDeadline),
+    progressDeadline: d(u.progressDeadline),
+    canary: u.canary,
+    autoPromote: u.canary === undefined ? undefined : u.canary > 0,
+    autoRevert: u.autoRevert,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as RollingUpdate;
+}
+
+/** The group's rolling update as its construct will see it: config's fields over the construct's defaults. */
+const update = (defaults: RollingUpdate) =>
+  updateFields.superRefine((u, ctx) => {
+    if ([u.minHealthyTime, u.healthyDeadline, u.progressDeadline].some((t) => t !== undefined && checkDuration(t))) return; // said at the field
+    obeys(checkRollingUpdate)({ ...defaults, ...rollingUpdate(u) }, ctx);
   });
+
+/** Puma's HTTP health check; what is left out is PumaGroup's. */
+const healthCheck = z
+  .object({ path: z.string().optional(), interval: duration.optional(), timeout: duration.optional() })
+  .strict()
+  .superRefine((c, ctx) => {
+    if ([c.interval, c.timeout].some((t) => t !== undefined && checkDuration(t))) return; // said at the field
+    obeys(checkHttpCheck)({ ...PUMA_DEFAULTS.healthCheck, ...httpCheck(c) }, ctx);
+  });
+
+export function httpCheck(c: z.output<typeof healthCheck>): Partial<HttpCheck> {
+  return {
+    ...(c.path !== undefined ? { path: c.path } : {}),
+    ...(c.interval !== undefined ? { interval: Duration.parse(c.interval) } : {}),
+    ...(c.timeout !== undefined ? { timeout: Duration.parse(c.timeout) } : {}),
+  };
+}
 
 /** The puma group. What is left out here is left to PumaGroup's own defaults (PUMA_DEFAULTS). */
 const web = z
@@ -103,7 +149,12 @@ const web = z
     threads: z.object({ min: z.number(), max: z.number() }).strict().superRefine(obeys(checkPumaThreads)).optional(),
     preload: z.boolean().optional(),
     resources,
-    update,
+    /** Fields left out are PumaGroup's (PUMA_DEFAULTS.update). */
+    update: update(PUMA_DEFAULTS.update),
+    /** @default - PumaGroup's: GET /up every 10s, 5s timeout */
+    healthCheck: healthCheck.optional(),
+    /** @default - PumaGroup's (10s): Consul deregisters puma this long before it is stopped */
+    shutdownDelay: duration.optional(),
     placement: placement.default({}),
     mounts: z.array(mount).default([]),
   })
@@ -120,10 +171,29 @@ const worker = z
     /** @default - SidekiqGroup's (one allocation) */
     count: count.optional(),
     resources,
+    /** sidekiq's -t. @default - SidekiqGroup's (25s) */
+    shutdownTimeout: duration.optional(),
+    /** Nomad's kill_timeout, longer than shutdownTimeout. @default - SidekiqGroup's (shutdownTimeout + 5s) */
+    killTimeout: duration.optional(),
+    /** Fields left out are SidekiqGroup's (SIDEKIQ_UPDATE). */
+    update: update(SIDEKIQ_UPDATE).optional(),
     placement: placement.default({}),
     mounts: z.array(mount).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((w, ctx) => {
+    if (w.shutdownTimeout === undefined && w.killTimeout === undefined) return;
+    if ([w.shutdownTimeout, w.killTimeout].some((d) => d !== undefined && checkDuration(d))) return; // said at the field
+    const shutdown = w.shutdownTimeout === undefined ? SIDEKIQ_DEFAULT_SHUTDOWN : Duration.parse(w.shutdownTimeout);
+    const badShutdown = checkShutdownTimeout(shutdown);
+    if (badShutdown) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['shutdownTimeout'], message: `${badShutdown}, got '${w.shutdownTimeout}'` });
+      return;
+    }
+    const kill = w.killTimeout === undefined ? shutdown.plus(SIDEKIQ_KILL_MARGIN) : Duration.parse(w.killTimeout);
+    const badKill = checkKillTimeout(kill, shutdown);
+    if (badKill) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['killTimeout'], message: badKill });
+  });
 
 const runtimeConfig = z
   .object({
@@ -155,6 +225,28 @@ const release = z
   })
   .strict();
 
+/** What the cluster's infrastructure says about the nodes the job can land on: synth checks the groups fit. */
+const cluster = z
+  .object({
+    nodes: z.array(
+      z
+        .object({
+          /** The node's unique name, as constraints see it (`node-railsweb`). */
+          name: z.string().min(1),
+          cpu: z.number().superRefine(obeys(checkCpu)).describe('MHz'),
+          memoryMB: z.number().superRefine(obeys(checkMemoryMB)),
+          /** Host volumes its client config declares. */
+          hostVolumes: z.array(z.string().superRefine(obeys(checkVolumeName))).default([]),
+          /** What other jobs hold on it (redis). */
+          otherJobs: z.array(z.object({ name: z.string().min(1), cpu: z.number().min(0), memoryMB: z.number().min(0) }).strict()).default([]),
+        })
+        .strict(),
+    ),
+    /** There are more nodes, of unknown capacity and without the declared host volumes. */
+    otherNodes: z.boolean(),
+  })
+  .strict();
+
 const SECRET_LOOKING = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
 
 export const environmentSchema = z
@@ -177,6 +269,8 @@ export const environmentSchema = z
         id: z.string().superRefine(obeys(checkJobId)),
         /** Terraform refuses to destroy or replace the job. */
         preventDestroy: z.boolean(),
+        /** How long a deploy waits for Nomad's deployment to succeed, fail or revert. @default - it does not wait */
+        deployTimeout: duration.optional(),
       })
       .strict(),
     image,
@@ -206,6 +300,8 @@ export const environmentSchema = z
     runtimeConfig: runtimeConfig.optional(),
     /** @default - no release step; one-off tasks run in the first worker's shape */
     release: release.optional(),
+    /** @default - no capacity check: nothing is known of the nodes */
+    cluster: cluster.optional(),
     /** The task environment of every process. Committed to git: never a secret. */
     env: z.record(z.string().superRefine(obeys(checkEnvKey)), z.string()),
   })

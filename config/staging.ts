@@ -14,7 +14,9 @@ export function staging(edge: EdgeInputs): EnvironmentInput {
     ...prod,
     name: 'staging',
     nomad: { ...prod.nomad, datacenters: ['staging'] },
-    job: { id: 'rails-staging', preventDestroy: false },
+    job: { ...prod.job, id: 'rails-staging', preventDestroy: false },
+    // Production's nodes are not this environment's: nothing is declared, nothing checked.
+    cluster: undefined,
     registry: { ...prod.registry, address: 'registry.staging.wikiedu.org' },
     // Every Consul name gets the suffix, its own services' and the ones it reaches (its upstreams).
     consul: { ...prod.consul, serviceSuffix: '-staging' },

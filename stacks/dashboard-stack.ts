@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
 import { type ITerraformDependable, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
-import type { Environment } from '../config/schema';
+import { httpCheck, rollingUpdate, type Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
 import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
 import { ImageRuntime } from '../constructs/image/runtime';
@@ -82,6 +82,8 @@ export class DashboardStack extends TerraformStack {
       ...(region ? { region } : {}),
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       preventDestroy: env.job.preventDestroy,
+      ...(env.cluster ? { cluster: env.cluster } : {}),
+      ...(env.job.deployTimeout ? { waitForDeployment: Duration.parse(env.job.deployTimeout) } : {}),
       // The tasks read the variable when they start: it exists before the job, and goes after it.
       // A new image is released (migrated) before the job is updated; a failed release stops the apply there.
       dependsOn: [reachable, ...(variables ? [variables.resource] : []), ...(release ? [release.resource] : [])],
@@ -114,7 +116,9 @@ export class DashboardStack extends TerraformStack {
       threads: web.threads,
       preload: web.preload,
       resources: web.resources,
-      update: { maxParallel: web.update.maxParallel, minHealthyTime: Duration.parse(web.update.minHealthyTime) },
+      update: rollingUpdate(web.update),
+      ...(web.healthCheck ? { healthCheck: httpCheck(web.healthCheck) } : {}),
+      ...(web.shutdownDelay ? { shutdownDelay: Duration.parse(web.shutdownDelay) } : {}),
       mounts: mountsOf(web.mounts),
       constraints: constraintsOf(web.placement),
     });
@@ -127,6 +131,9 @@ export class DashboardStack extends TerraformStack {
         concurrency: worker.concurrency,
         count: worker.count,
         resources: worker.resources,
+        ...(worker.shutdownTimeout ? { shutdownTimeout: Duration.parse(worker.shutdownTimeout) } : {}),
+        ...(worker.killTimeout ? { killTimeout: Duration.parse(worker.killTimeout) } : {}),
+        ...(worker.update ? { update: rollingUpdate(worker.update) } : {}),
         mounts: mountsOf(worker.mounts),
         constraints: constraintsOf(worker.placement),
       });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironment } from '../../config/load';
 import { production } from '../../config/production';
-import { environmentSchema } from '../../config/schema';
+import { environmentSchema, httpCheck, rollingUpdate } from '../../config/schema';
 import { ContainerImage } from '../../constructs/image/container-image';
 import { ConnectService } from '../../constructs/nomad/connect';
 import { Duration } from '../../constructs/nomad/duration';
@@ -189,6 +189,41 @@ const RULES: Record<string, Rule<any>> = {
     set: (e, v) => (e.web.mounts = [{ volume: 'rails', path: v }]),
     build: (v) => task({ mounts: [{ volume: Volume.host('rails'), path: v }] }),
     values: ['/workspace/public/system', 'public/system', ''],
+  },
+  'rolling update with deadlines and canaries': {
+    path: 'web.update',
+    set: (e, v) => (e.web.update = v),
+    build: (v) => new PumaGroup(newJob().job, 'web', { image: IMAGE, resources, update: rollingUpdate(v) }),
+    values: [
+      { healthyDeadline: '2m', progressDeadline: '3m' },
+      { progressDeadline: '4m' },
+      { canary: 1 },
+      { canary: -1 },
+      { minHealthyTime: '1s', healthyDeadline: '15s', progressDeadline: '40s' },
+    ],
+  },
+  'sidekiq update over its defaults': {
+    path: 'workers[0].update',
+    set: (e, v) => (e.workers[0].update = v),
+    build: (v) => new SidekiqGroup(newJob().job, 'w', { groupName: 'w', image: IMAGE, resources, queues: ['q'], update: rollingUpdate(v) }),
+    values: [{ progressDeadline: '10m' }, { progressDeadline: '2m' }, { healthyDeadline: '6m' }],
+  },
+  'puma health check': {
+    path: 'web.healthCheck',
+    set: (e, v) => (e.web.healthCheck = v),
+    build: (v) => new PumaGroup(newJob().job, 'web', { image: IMAGE, resources, healthCheck: httpCheck(v) }),
+    values: [{ path: '/' }, { path: 'up' }, { interval: '5s', timeout: '6s' }, { timeout: '500ms' }],
+  },
+  'sidekiq stop timings': {
+    path: (v: { killTimeout?: string }) => (v.killTimeout !== undefined && v.killTimeout !== '1s' ? 'workers[0].killTimeout' : 'workers[0].shutdownTimeout'),
+    set: (e, v) => Object.assign(e.workers[0], v),
+    build: (v) =>
+      new SidekiqGroup(newJob().job, 'w', {
+        groupName: 'w', image: IMAGE, resources, queues: ['q'],
+        ...(v.shutdownTimeout ? { shutdownTimeout: Duration.parse(v.shutdownTimeout) } : {}),
+        ...(v.killTimeout ? { killTimeout: Duration.parse(v.killTimeout) } : {}),
+      }),
+    values: [{ shutdownTimeout: '10s' }, { killTimeout: '25s' }, { killTimeout: '26s' }, { shutdownTimeout: '1500ms' }, { shutdownTimeout: '40s', killTimeout: '45s' }],
   },
   datacenters: {
     path: 'nomad.datacenters',

@@ -35,7 +35,7 @@ describe('environment schema', () => {
     expect(env.workers.map((w) => [w.concurrency, w.count])).toContainEqual([undefined, undefined]);
     const job = jobOf(synthEnvironment(loadEnvironment('production', fixtureEdge())));
     const worker = job.TaskGroups.find((g) => g.Name === 'sidekiq-default')!;
-    expect([worker.Count, worker.Tasks[0]!.Config.args]).toEqual([1, ['-q', 'default', '-c', '1']]);
+    expect([worker.Count, worker.Tasks[0]!.Config.args]).toEqual([1, ['-q', 'default', '-c', '1', '-t', '25']]);
   });
 
   it.each<[string, (e: any) => void, string]>([
@@ -57,6 +57,14 @@ describe('environment schema', () => {
     ['a prebuilt image by tag', (e) => (e.image = { source: 'prebuilt', reference: 'docker.wikiedu.org/wikiedu-web:latest' }), 'image.reference: must be pinned by digest'],
     ['a worker whose service name, once suffixed, is too long for Consul', (e) => { e.consul.serviceSuffix = '-staging'; e.workers[0].name = 's'.repeat(60); }, `workers[${'s'.repeat(60)}].name: must be a DNS label: lower-case letters, digits and '-', at most 63 characters, got '${'s'.repeat(60)}-staging'`],
     ['a minimum healthy time past Nomad\'s healthy deadline', (e) => (e.web.update.minHealthyTime = '5m'), 'web.update: update min_healthy_time 5m must be shorter than healthy_deadline 5m'],
+    ['a kill timeout no longer than sidekiq\'s shutdown timeout', (e) => (e.workers[0].killTimeout = '25s'), "workers[sidekiq-constant].killTimeout: kill timeout 25s must be longer than sidekiq's shutdown timeout 25s"],
+    ['a shutdown timeout that outlasts the default kill timeout', (e) => { e.workers[0].shutdownTimeout = '40s'; e.workers[0].killTimeout = '30s'; }, "workers[sidekiq-constant].killTimeout: kill timeout 30s must be longer than sidekiq's shutdown timeout 40s"],
+    ['a shutdown timeout sidekiq cannot take', (e) => (e.workers[0].shutdownTimeout = '1500ms'), "workers[sidekiq-constant].shutdownTimeout: must be a whole number of seconds, at least 1s (sidekiq -t takes seconds), got '1500ms'"],
+    ['a shutdown delay without unit', (e) => (e.web.shutdownDelay = '10'), 'web.shutdownDelay: must be a duration such as "30s"'],
+    ['canaries on a worker with a progress deadline inside SidekiqGroup\'s healthy deadline', (e) => (e.workers[0].update = { progressDeadline: '2m' }), 'workers[sidekiq-constant].update: update progress_deadline 2m must be longer than healthy_deadline 3m'],
+    ['a negative canary count', (e) => (e.web.update.canary = -1), 'web.update: update canary must be a whole number of at least 0, got -1'],
+    ['a health check path without /', (e) => (e.web.healthCheck = { path: 'up' }), "web.healthCheck: check path must start with '/', got 'up'"],
+    ['a health check timeout past its interval', (e) => (e.web.healthCheck = { interval: '5s', timeout: '6s' }), 'web.healthCheck: check timeout 6s must not be longer than its interval 5s'],
     ['a registry with a scheme', (e) => (e.registry.address = 'https://docker.wikiedu.org'), 'registry.address: must be a registry host'],
   ])('rejects %s, naming the path and the rule', (_, change, message) => {
     const text = errorFor(change);

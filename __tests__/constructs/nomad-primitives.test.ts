@@ -84,6 +84,23 @@ describe('ConnectService', () => {
     expect(new ConnectService({ name: 'sidekiq-default' }).render().PortLabel).toBeUndefined();
   });
 
+  it('renders an HTTP check exposed past the sidecar, in nanoseconds, named after the service', () => {
+    const check = new ConnectService({ name: 'puma', port: 5000, httpCheck: { path: '/up', interval: Duration.seconds(15), timeout: Duration.seconds(3) } }).render().Checks;
+    expect(check).toEqual([{ Name: 'puma-http', Type: 'http', Path: '/up', Expose: true, Interval: 15_000_000_000, Timeout: 3_000_000_000 }]);
+    expect(new ConnectService({ name: 'puma', port: 5000, httpCheck: { path: '/up' } }).render().Checks![0]).toMatchObject({ Interval: 10_000_000_000, Timeout: 5_000_000_000 });
+    expect(new ConnectService({ name: 'w' }).render().Checks).toBeUndefined();
+  });
+
+  it.each([
+    [{ port: 5000, httpCheck: { path: 'up' } }, "service 'puma': check path must start with '/', got 'up'"],
+    [{ port: 5000, httpCheck: { path: '/up', interval: Duration.millis(500) } }, "service 'puma': check interval must be at least 1s (Nomad's minimum), got 500ms"],
+    [{ port: 5000, httpCheck: { path: '/up', timeout: Duration.millis(500) } }, "service 'puma': check timeout must be at least 1s (Nomad's minimum), got 500ms"],
+    [{ port: 5000, httpCheck: { path: '/up', interval: Duration.seconds(5), timeout: Duration.seconds(6) } }, "service 'puma': check timeout 6s must not be longer than its interval 5s"],
+    [{ httpCheck: { path: '/up' } }, "service 'puma': an HTTP check needs the service's port, and the service has none"],
+  ])('rejects the check %j', (props, message) => {
+    expect(() => new ConnectService({ name: 'puma', ...props })).toThrow(message);
+  });
+
   it('rejects two upstreams on one local port, naming both', () => {
     expect(
       () => new ConnectService({ name: 'puma', upstreams: [...upstreams, { service: 'memcache', localPort: 6379 }] }),

@@ -19,6 +19,12 @@ describe('PumaGroup', () => {
     expect(argv(g.Tasks[0]!.Config)).toBe('puma -b tcp://0.0.0.0 -p 5000 --preload -w 2 -t 1:1');
   });
 
+  it('Consul deregisters puma 10s before Nomad stops it, or as long as shutdownDelay says', () => {
+    const { job } = newJob();
+    expect(new PumaGroup(job, 'web', base).render().ShutdownDelay).toBe(10_000_000_000);
+    expect(new PumaGroup(job, 'front', { ...base, groupName: 'front', serviceName: 'front', shutdownDelay: Duration.seconds(3) }).render().ShutdownDelay).toBe(3_000_000_000);
+  });
+
   it('builds the puma command line from port, workers, threads and preload', () => {
     const { job } = newJob();
     const g = new PumaGroup(job, 'web', { ...base, port: 3000, workers: 4, threads: { min: 2, max: 5 }, preload: false }).render();
@@ -46,17 +52,34 @@ describe('SidekiqGroup', () => {
   it('works its queues in order, names its service after the group, and stops gracefully', () => {
     const { job } = newJob();
     const g = new SidekiqGroup(job, 'w', { ...base, groupName: 'sidekiq-long', queues: ['long_update', 'medium_update'] }).render();
-    expect(argv(g.Tasks[0]!.Config)).toBe('sidekiq -q long_update -q medium_update -c 1');
+    expect(argv(g.Tasks[0]!.Config)).toBe('sidekiq -q long_update -q medium_update -c 1 -t 25');
     expect(g.Services![0]).toMatchObject({ Name: 'sidekiq-long', Tags: ['app', 'sidekiq'] });
     expect(g.Services![0]!.PortLabel).toBeUndefined();
     expect(g.Tasks[0]!.KillTimeout).toBe(30_000_000_000);
+    expect(g.Tasks[0]!.KillSignal).toBe('SIGTERM');
   });
 
-  it('a longer shutdown timeout gives Nomad\'s kill timeout 5s more', () => {
+  it('a longer shutdown timeout is sidekiq\'s -t, and Nomad\'s kill timeout is 5s more', () => {
     const { job } = newJob();
     const g = new SidekiqGroup(job, 'w', { ...base, groupName: 'w', queues: ['q'], shutdownTimeout: Duration.seconds(60), concurrency: 5 }).render();
     expect(g.Tasks[0]!.KillTimeout).toBe(65_000_000_000);
-    expect(argv(g.Tasks[0]!.Config)).toBe('sidekiq -q q -c 5');
+    expect(argv(g.Tasks[0]!.Config)).toBe('sidekiq -q q -c 5 -t 60');
+  });
+
+  it('an explicit kill timeout longer than the shutdown timeout is kept', () => {
+    const { job } = newJob();
+    const g = new SidekiqGroup(job, 'w', { ...base, groupName: 'w', queues: ['q'], shutdownTimeout: Duration.seconds(8), killTimeout: Duration.seconds(9) }).render();
+    expect(g.Tasks[0]!.KillTimeout).toBe(9_000_000_000);
+  });
+
+  it.each([
+    [{ shutdownTimeout: Duration.seconds(25), killTimeout: Duration.seconds(25) }, "group 'w': kill timeout 25s must be longer than sidekiq's shutdown timeout 25s"],
+    [{ killTimeout: Duration.seconds(20) }, "group 'w': kill timeout 20s must be longer than sidekiq's shutdown timeout 25s"],
+    [{ shutdownTimeout: Duration.millis(1500) }, "group 'w': sidekiq shutdown timeout must be a whole number of seconds, at least 1s (sidekiq -t takes seconds), got 1s500ms"],
+    [{ shutdownTimeout: Duration.seconds(0) }, "group 'w': sidekiq shutdown timeout must be a whole number of seconds, at least 1s (sidekiq -t takes seconds), got 0s"],
+  ])('refuses the stop timings %j', (props, message) => {
+    const { job } = newJob();
+    expect(() => new SidekiqGroup(job, 'w', { ...base, groupName: 'w', queues: ['q'], ...props })).toThrow(message);
   });
 
   it.each([

@@ -109,6 +109,38 @@ describe('TaskGroup', () => {
     });
   });
 
+  it('renders canaries, auto-promotion and the health mode', () => {
+    const { job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g', update: { canary: 1, autoPromote: true, autoRevert: true, healthCheck: 'task_states' } });
+    expect(group.render().Update).toEqual({ MaxParallel: 1, Canary: 1, AutoPromote: true, AutoRevert: true, HealthCheck: 'task_states' });
+  });
+
+  it.each([
+    [{}, "group 'g': update health_check 'checks' (Nomad's default), but no service of the group has a check: use 'task_states' or add a check"],
+    [{ healthCheck: 'checks' as const }, "group 'g': update health_check 'checks' (set), but no service of the group has a check: use 'task_states' or add a check"],
+  ])('reports health by checks when no service has one (%j)', (update, message) => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g', update, services: [new ConnectService({ name: 'g' })] });
+    new DockerTask(group, 't', task());
+    expect(validationErrors(stack)).toEqual([message]);
+  });
+
+  it('reports a kill timeout longer than the progress deadline, which Nomad refuses', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'g', { name: 'g', update: { healthCheck: 'task_states', minHealthyTime: Duration.seconds(1), healthyDeadline: Duration.seconds(15), progressDeadline: Duration.seconds(20) } });
+    new DockerTask(group, 't', task({ killTimeout: Duration.seconds(30) }));
+    expect(validationErrors(stack)).toEqual(["group 'g': task 'app' kill timeout 30s is longer than the update's progress_deadline 20s, which Nomad refuses"]);
+  });
+
+  it('accepts health by checks when a service has one, and by task states without', () => {
+    const { stack, job } = newJob();
+    const checked = new TaskGroup(job, 'a', { name: 'a', update: { healthCheck: 'checks' }, services: [new ConnectService({ name: 'a', port: 5000, httpCheck: { path: '/up' } })] });
+    new DockerTask(checked, 't', task());
+    const states = new TaskGroup(job, 'b', { name: 'b', update: { healthCheck: 'task_states' }, services: [new ConnectService({ name: 'b' })] });
+    new DockerTask(states, 't', task());
+    expect(validationErrors(stack)).toEqual([]);
+  });
+
   it('reports a docker port label the group network does not define (the old web task\'s "http")', () => {
     const { stack, job } = newJob();
     const group = new TaskGroup(job, 'web', { name: 'web' });
@@ -171,6 +203,9 @@ describe('TaskGroup', () => {
     [{ update: { maxParallel: 0 } }, "group 'g': update max_parallel must be a whole number of at least 1, got 0"],
     [{ update: { minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.seconds(20) } }, "group 'g': update min_healthy_time 30s must be shorter than healthy_deadline 20s"],
     [{ update: { healthyDeadline: Duration.minutes(15) } }, "group 'g': update progress_deadline 10m must be longer than healthy_deadline 15m"],
+    [{ update: { canary: -1 } }, "group 'g': update canary must be a whole number of at least 0, got -1"],
+    [{ update: { canary: 1 } }, "group 'g': update canary 1 needs auto_promote: without it the deployment waits for 'nomad deployment promote'"],
+    [{ update: { autoRevert: true, healthCheck: 'manual' as const } }, "group 'g': update auto_revert needs a health check Nomad runs ('checks' or 'task_states'), not 'manual'"],
     [{ ports: [{ label: 'http' }, { label: 'http' }] }, "group 'g': port label 'http' is defined twice"],
     [{ ports: [{ label: 'http', static: 70000 }] }, "group 'g': port 'http' static must be a whole number of at least 1 and at most 65535, got 70000"],
   ])('refuses %j: %s', (props, message) => {
@@ -201,6 +236,26 @@ describe('NomadJob', () => {
       ['early', ['app']],
       ['late', ['a', 'b']],
     ]);
+  });
+
+  it('waitForDeployment makes the apply wait for the deployment (detach = false), for that long', () => {
+    const { stack, job } = newJob({ waitForDeployment: Duration.minutes(20) });
+    new DockerTask(new TaskGroup(job, 'g', { name: 'g' }), 't', task());
+    const resource = JSON.parse(Testing.synth(stack)).resource.nomad_job.app;
+    expect([resource.detach, resource.timeouts]).toEqual([false, { create: '20m', update: '20m' }]);
+    const detached = newJob();
+    new DockerTask(new TaskGroup(detached.job, 'g', { name: 'g' }), 't', task());
+    expect(JSON.parse(Testing.synth(detached.stack)).resource.nomad_job.app.detach).toBeUndefined();
+  });
+
+  it.each([
+    [Duration.minutes(10), {}, "job 'app': waiting 10m for a deployment is not longer than group 'g''s progress deadline 10m: Terraform would give up before Nomad decides"],
+    [Duration.minutes(3), { progressDeadline: Duration.minutes(4), healthyDeadline: Duration.minutes(2) }, "job 'app': waiting 3m for a deployment is not longer than group 'g''s progress deadline 4m"],
+    [Duration.minutes(30), { progressDeadline: Duration.seconds(0), healthyDeadline: Duration.minutes(2) }, "job 'app': waiting 30m for a deployment is not longer than group 'g''s progress deadline 0s (none)"],
+  ])('refuses waiting %s for a group whose progress deadline is %j', (wait, update, message) => {
+    const { stack, job } = newJob({ waitForDeployment: wait });
+    new DockerTask(new TaskGroup(job, 'g', { name: 'g', update: { ...update, healthCheck: 'task_states' } }), 't', task());
+    expect(validationErrors(stack).join('\n')).toContain(message);
   });
 
   it('preventDestroy sets the Terraform lifecycle guard', () => {

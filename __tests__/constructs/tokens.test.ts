@@ -45,7 +45,7 @@ describe('props that are Terraform references', () => {
     expect(jobspec).toContain('"CPU": ${var.cpu},\n');
     expect(jobspec).toContain('"MemoryMB": ${var.memory}\n');
     expect(jobspec.replace(/\s+/g, '')).toContain('"args":["-b","tcp://0.0.0.0","-p","${var.port}","--preload","-w","${var.workers}","-t","${var.threads_min}:4"]');
-    expect(jobspec.replace(/\s+/g, '')).toContain('"args":["-q","${var.queue}","-q","default","-c","1"]');
+    expect(jobspec.replace(/\s+/g, '')).toContain('"args":["-q","${var.queue}","-q","default","-c","1","-t","25"]');
     expect(jobspec).toContain('"PortLabel": "${var.port}"');
   });
 });

@@ -33,6 +33,8 @@ export interface TaskGroup {
   Volumes?: Record<string, VolumeRequest>;
   RestartPolicy?: RestartPolicy;
   ReschedulePolicy?: ReschedulePolicy;
+  /** Time between deregistering the group's services and killing its tasks. */
+  ShutdownDelay?: Nanoseconds;
   Meta?: Record<string, string>;
   Tasks: Task[];
 }
@@ -73,6 +75,8 @@ export interface UpdateStrategy {
   ProgressDeadline?: Nanoseconds;
   AutoRevert?: boolean;
   Canary?: number;
+  /** Promote canaries once they are all healthy; without it a deployment with canaries waits for `nomad deployment promote`. */
+  AutoPromote?: boolean;
   HealthCheck?: 'checks' | 'task_states' | 'manual';
 }
 
@@ -96,7 +100,27 @@ export interface Service {
   PortLabel?: string;
   Tags?: string[];
   Provider?: 'consul' | 'nomad';
+  Checks?: ServiceCheck[];
   Connect?: ConsulConnect;
+}
+
+/** A health check of a service (api/services.go `ServiceCheck`). */
+export interface ServiceCheck {
+  /** Required when Expose is set. */
+  Name: string;
+  Type: 'http' | 'tcp' | 'grpc' | 'script';
+  /** The HTTP path, for Type 'http'. */
+  Path?: string;
+  Method?: string;
+  /** @default - the service's port */
+  PortLabel?: string;
+  /**
+   * For a Connect service in bridge mode: Nomad opens a path on a host port that the Consul agent
+   * reaches past the sidecar (which would otherwise require mTLS). Needs Type 'http' or 'grpc' and a Name.
+   */
+  Expose?: boolean;
+  Interval: Nanoseconds;
+  Timeout: Nanoseconds;
 }
 
 export interface ConsulConnect {

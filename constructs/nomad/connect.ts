@@ -1,4 +1,5 @@
-import type { ConsulUpstream, Service } from './api';
+import type { ConsulUpstream, Service, ServiceCheck } from './api';
+import { Duration } from './duration';
 import { type Check, checkPort, rule } from './rule';
 
 export interface Upstream {
@@ -21,7 +22,33 @@ export interface ConnectServiceProps {
   readonly tags?: string[];
   /** @default [] */
   readonly upstreams?: Upstream[];
+  /**
+   * An HTTP check of the service's port, run by the Consul agent through a path Nomad exposes
+   * past the sidecar (`Expose`). Needs `port`.
+   * @default - no check: Consul counts the service healthy while its sidecar is
+   */
+  readonly httpCheck?: HttpCheck;
 }
+
+export interface HttpCheck {
+  /** The path, from '/': `/up`. */
+  readonly path: string;
+  /** @default 10s */
+  readonly interval?: Duration;
+  /** How long one request may take. @default 5s */
+  readonly timeout?: Duration;
+}
+
+const MIN_CHECK = Duration.seconds(1);
+
+/** Nomad's minimums (1s each), a path from '/', and a request that ends before the next starts. */
+export const checkHttpCheck: Check<HttpCheck> = ({ path, interval = Duration.seconds(10), timeout = Duration.seconds(5) }) => {
+  if (!path.startsWith('/')) return `check path must start with '/', got '${path}'`;
+  if (interval.toNanoseconds() < MIN_CHECK.toNanoseconds()) return `check interval must be at least ${MIN_CHECK} (Nomad's minimum), got ${interval}`;
+  if (timeout.toNanoseconds() < MIN_CHECK.toNanoseconds()) return `check timeout must be at least ${MIN_CHECK} (Nomad's minimum), got ${timeout}`;
+  if (timeout.toNanoseconds() > interval.toNanoseconds()) return `check timeout ${timeout} must not be longer than its interval ${interval}`;
+  return undefined;
+};
 
 /** Consul refuses other service names (and DNS lookups of them fail). */
 export const checkServiceName = rule(
@@ -49,6 +76,7 @@ export class ConnectService {
   private readonly numericPort: boolean;
   private readonly tags: string[];
   private readonly upstreams: Upstream[];
+  private readonly httpCheck: HttpCheck | undefined;
 
   constructor(props: ConnectServiceProps) {
     const badName = checkServiceName(props.name);
@@ -60,6 +88,17 @@ export class ConnectService {
     this.upstreams = [...(props.upstreams ?? [])];
     const badUpstreams = checkUpstreams(this.upstreams);
     if (badUpstreams) throw new Error(`service '${this.name}': ${badUpstreams}`);
+    this.httpCheck = props.httpCheck;
+    if (props.httpCheck) {
+      if (props.port === undefined) throw new Error(`service '${this.name}': an HTTP check needs the service's port, and the service has none`);
+      const badCheck = checkHttpCheck(props.httpCheck);
+      if (badCheck) throw new Error(`service '${this.name}': ${badCheck}`);
+    }
+  }
+
+  /** True when Consul checks the service itself, not only its sidecar. */
+  get hasChecks(): boolean {
+    return this.httpCheck !== undefined;
   }
 
   /** The local ports the sidecar binds inside the group's network namespace, with the service each reaches. */
@@ -78,11 +117,25 @@ export class ConnectService {
       DestinationName: u.service,
       LocalBindPort: u.localPort,
     }));
+    const checks: ServiceCheck[] = this.httpCheck
+      ? [
+          {
+            Name: `${this.name}-http`,
+            Type: 'http',
+            Path: this.httpCheck.path,
+            // Bridge mode: without Expose the Consul agent's request would go to the sidecar, which wants mTLS.
+            Expose: true,
+            Interval: (this.httpCheck.interval ?? Duration.seconds(10)).toNanoseconds(),
+            Timeout: (this.httpCheck.timeout ?? Duration.seconds(5)).toNanoseconds(),
+          },
+        ]
+      : [];
     return {
       Name: this.name,
       ...(this.port !== undefined ? { PortLabel: this.port } : {}),
       Tags: [...this.tags],
       Provider: 'consul',
+      ...(checks.length > 0 ? { Checks: checks } : {}),
       Connect: { SidecarService: { Proxy: { Upstreams: upstreams } } },
     };
   }

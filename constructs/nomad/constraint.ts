@@ -26,6 +26,11 @@ export class Constraint {
 
   private constructor(private readonly json: ConstraintJson) {}
 
+  /** The node this constraint keeps the group off, when it is a `notOnNode`. */
+  get excludedNode(): string | undefined {
+    return this.json.LTarget === NODE_UNIQUE_NAME && this.json.Operand === '!=' ? this.json.RTarget : undefined;
+  }
+
   render(): ConstraintJson {
     return { ...this.json };
   }

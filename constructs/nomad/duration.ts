@@ -40,6 +40,10 @@ export class Duration {
     }
   }
 
+  plus(other: Duration): Duration {
+    return new Duration(this.ns + other.ns);
+  }
+
   toNanoseconds(): Nanoseconds {
     return this.ns;
   }

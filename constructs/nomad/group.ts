@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import type { GroupDemand } from './capacity';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
@@ -27,8 +28,20 @@ export interface RollingUpdate {
   readonly healthyDeadline?: Duration;
   /** @default - Nomad's 10m */
   readonly progressDeadline?: Duration;
-  /** @default - Nomad's false */
+  /** Go back to the last stable version when the deployment fails. @default - Nomad's false */
   readonly autoRevert?: boolean;
+  /**
+   * New allocations started beside the old ones before any old one is stopped. Needs the room
+   * for them on the nodes. @default - Nomad's 0: each old allocation is stopped before its replacement starts
+   */
+  readonly canary?: number;
+  /** Promote the canaries once all are healthy. Required with canaries: a deploy cannot wait for a person. @default - Nomad's false */
+  readonly autoPromote?: boolean;
+  /**
+   * What makes an allocation healthy: its services' checks (and its tasks running), only its
+   * tasks running, or an operator. @default - Nomad's 'checks'
+   */
+  readonly healthCheck?: 'checks' | 'task_states' | 'manual';
 }
 
 export interface TaskGroupProps {
@@ -46,6 +59,12 @@ export interface TaskGroupProps {
   readonly constraints?: readonly Constraint[];
   /** @default [] */
   readonly services?: readonly ConnectService[];
+  /**
+   * Time between deregistering the group's services and stopping its tasks (Nomad's
+   * `shutdown_delay`), so that Consul stops sending traffic before the process goes.
+   * @default - none (Nomad's 0)
+   */
+  readonly shutdownDelay?: Duration;
 }
 
 const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
@@ -53,6 +72,7 @@ const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline:
 export const checkGroupName = rule((name: string) => /^[^\s/]+$/.test(name), "must not be empty or hold '/' or spaces");
 export const checkCount = wholeNumber({ min: 0 });
 export const checkMaxParallel = wholeNumber({ min: 1 });
+export const checkCanary = wholeNumber({ min: 0 });
 
 /** The rolling update's own rules: how many at once, and deadlines in the order Nomad needs them. */
 export function checkRollingUpdate(update: RollingUpdate): string | undefined {
@@ -66,6 +86,15 @@ export function checkRollingUpdate(update: RollingUpdate): string | undefined {
   }
   if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
     return `update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`;
+  }
+  const canary = update.canary ?? 0;
+  const badCanary = checkCanary(canary);
+  if (badCanary) return `update canary ${badCanary}, got ${canary}`;
+  if (canary > 0 && !update.autoPromote) {
+    return `update canary ${canary} needs auto_promote: without it the deployment waits for 'nomad deployment promote', and a deploy with it`;
+  }
+  if (update.autoRevert && update.healthCheck === 'manual') {
+    return "update auto_revert needs a health check Nomad runs ('checks' or 'task_states'), not 'manual'";
   }
   return undefined;
 }
@@ -130,6 +159,25 @@ export class TaskGroup extends Construct {
     return byName;
   }
 
+  /** How long Nomad lets the group's deployment go without an allocation turning healthy before it fails it. */
+  get progressDeadline(): Duration {
+    return this.props.update?.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+  }
+
+  /** What the group asks of a node, for the capacity plan: its tasks, one sidecar per Connect service, volumes and excluded nodes. */
+  demand(): GroupDemand {
+    const tasks = this.tasks.map((t) => t.resources);
+    return {
+      name: this.groupName,
+      count: this.props.count ?? 1,
+      canary: this.props.update?.canary ?? 0,
+      tasks: { cpu: tasks.reduce((n, r) => n + r.cpu, 0), memoryMB: tasks.reduce((n, r) => n + r.memoryMB, 0) },
+      sidecars: this.services.length,
+      hostVolumes: [...this.volumes.values()].map((v) => v.hostSource).filter((s): s is string => s !== undefined),
+      notOnNodes: this.constraints.map((c) => c.excludedNode).filter((n): n is string => n !== undefined),
+    };
+  }
+
   render(): TaskGroupJson {
     const { networkMode = 'bridge', ports = [], update } = this.props;
     const network: NetworkResource = { Mode: networkMode };
@@ -146,6 +194,7 @@ export class TaskGroup extends Construct {
       Count: this.props.count ?? 1,
       ...(this.constraints.length > 0 ? { Constraints: this.constraints.map((c) => c.render()) } : {}),
       ...(update ? { Update: renderUpdate(update) } : {}),
+      ...(this.props.shutdownDelay ? { ShutdownDelay: this.props.shutdownDelay.toNanoseconds() } : {}),
       Networks: [network],
       ...(Object.keys(volumes).length > 0 ? { Volumes: volumes } : {}),
       ...(this.services.length > 0 ? { Services: this.services.map((s) => s.render()) } : {}),
@@ -184,6 +233,18 @@ export class TaskGroup extends Construct {
         }
       }
     }
+    // Nomad refuses the job otherwise ("KillTimout … longer than the group's ProgressDeadline").
+    const progress = this.progressDeadline;
+    for (const task of this.props.update ? tasks : []) {
+      const kill = task.killTimeout;
+      if (kill && progress.toNanoseconds() !== 0 && kill.toNanoseconds() > progress.toNanoseconds()) {
+        errors.push(`${where}: task '${task.taskName}' kill timeout ${kill} is longer than the update's progress_deadline ${progress}, which Nomad refuses`);
+      }
+    }
+    const health = this.props.update?.healthCheck;
+    if (this.props.update && (health ?? 'checks') === 'checks' && !this.services.some((s) => s.hasChecks)) {
+      errors.push(`${where}: update health_check '${health ?? 'checks'}' (${health ? 'set' : "Nomad's default"}), but no service of the group has a check: use 'task_states' or add a check`);
+    }
     if (this.services.length > 0 && (this.props.networkMode ?? 'bridge') !== 'bridge') {
       errors.push(`${where}: Consul Connect services need network mode 'bridge', got '${this.props.networkMode}'`);
     }
@@ -215,5 +276,8 @@ function renderUpdate(update: RollingUpdate): UpdateStrategy {
     ...(update.healthyDeadline ? { HealthyDeadline: update.healthyDeadline.toNanoseconds() } : {}),
     ...(update.progressDeadline ? { ProgressDeadline: update.progressDeadline.toNanoseconds() } : {}),
     ...(update.autoRevert !== undefined ? { AutoRevert: update.autoRevert } : {}),
+    ...(update.canary !== undefined ? { Canary: update.canary } : {}),
+    ...(update.autoPromote !== undefined ? { AutoPromote: update.autoPromote } : {}),
+    ...(update.healthCheck ? { HealthCheck: update.healthCheck } : {}),
   };
 }

@@ -2,8 +2,10 @@ import { Construct } from 'constructs';
 import { type ITerraformDependable, Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
+import { type CapacityPlan, type Cluster, planCapacity } from './capacity';
 import { constructError } from './construct-error';
 import { duplicates } from './duplicates';
+import type { Duration } from './duration';
 import { TaskGroup } from './group';
 import { escapeTerraformTemplates } from './terraform-escape';
 import { rule } from './rule';
@@ -36,6 +38,19 @@ export interface NomadJobProps {
    * @default []
    */
   readonly dependsOn?: readonly ITerraformDependable[];
+  /**
+   * The nodes the job can land on, as far as they are known: synth refuses groups that cannot
+   * fit them (Connect sidecars included, and canaries beside the old allocations in a rollout).
+   * @default - nothing known, nothing checked
+   */
+  readonly cluster?: Cluster;
+  /**
+   * Wait, in `terraform apply`, for the deployment Nomad starts to end (the provider's
+   * `detach = false`), for at most this long: a failed or reverted deployment fails the apply.
+   * Must be longer than every group's progress deadline, or Terraform gives up before Nomad decides.
+   * @default - Terraform returns as soon as Nomad has registered the job
+   */
+  readonly waitForDeployment?: Duration;
 }
 
 /**
@@ -60,12 +75,20 @@ export class NomadJob extends Construct {
     this.resource = new NomadJobResource(this, 'job', {
       jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),
       json: true,
+      ...(props.waitForDeployment
+        ? { detach: false, timeouts: { create: props.waitForDeployment.toString(), update: props.waitForDeployment.toString() } }
+        : {}),
       ...(props.preventDestroy ? { lifecycle: { preventDestroy: true } } : {}),
       ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
     });
     // The Terraform address is `nomad_job.<job ID>`, whatever the construct tree looks like.
     this.resource.overrideLogicalId(props.jobId.replace(/[^A-Za-z0-9_-]/g, '_'));
     this.node.addValidation({ validate: () => this.validateGroups() });
+  }
+
+  /** Where each group can run and what that leaves on each declared node; undefined when no cluster is declared. */
+  capacityPlan(): CapacityPlan | undefined {
+    return this.props.cluster ? planCapacity(this.props.cluster, this.groups.map((g) => g.demand())) : undefined;
   }
 
   get groups(): TaskGroup[] {
@@ -100,6 +123,16 @@ export class NomadJob extends Construct {
     for (const name of duplicates(groups.flatMap((g) => [...new Set(g.serviceNames)]))) {
       errors.push(`${where}: service name '${name}' is registered by two groups (Consul would merge them)`);
     }
+    const wait = this.props.waitForDeployment;
+    for (const g of wait ? groups : []) {
+      if (g.progressDeadline.toNanoseconds() === 0 || g.progressDeadline.toNanoseconds() >= wait!.toNanoseconds()) {
+        errors.push(
+          `${where}: waiting ${wait} for a deployment is not longer than group '${g.groupName}''s progress deadline ${g.progressDeadline}${g.progressDeadline.toNanoseconds() === 0 ? ' (none)' : ''}: Terraform would give up before Nomad decides`,
+        );
+      }
+    }
+    if (errors.length > 0) return errors;
+    for (const error of this.capacityPlan()?.errors ?? []) errors.push(`${where} does not fit: ${error}`);
     return errors;
   }
 }

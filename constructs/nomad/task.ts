@@ -100,6 +100,15 @@ export class DockerTask extends Construct {
     this.ports = [...(props.ports ?? [])];
   }
 
+  /** @default - Nomad's 5s, when undefined */
+  get killTimeout(): Duration | undefined {
+    return this.props.killTimeout;
+  }
+
+  get resources(): TaskResources {
+    return this.props.resources;
+  }
+
   render(): Task {
     const { image, command, resources, env, pullAuth, runtimeConfig, killTimeout, killSignal } = this.props;
     const mounts = runtimeConfig?.dockerMounts() ?? [];

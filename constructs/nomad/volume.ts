@@ -37,6 +37,11 @@ export class Volume {
     return this.request.Name;
   }
 
+  /** The host volume's name in the client's configuration, for a host volume. */
+  get hostSource(): string | undefined {
+    return this.request.Type === 'host' ? this.request.Source : undefined;
+  }
+
   get readOnly(): boolean {
     return this.request.ReadOnly;
   }

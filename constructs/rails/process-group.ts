@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { ConnectService, type Upstream } from '../nomad/connect';
+import { ConnectService, type HttpCheck, type Upstream } from '../nomad/connect';
 import { constructError } from '../nomad/construct-error';
 import type { Constraint } from '../nomad/constraint';
 import type { Duration } from '../nomad/duration';
@@ -35,11 +35,19 @@ export interface RailsProcessGroupProps extends RailsProcessProps {
   readonly groupName: string;
   readonly taskName: string;
   readonly command: readonly string[];
-  readonly service: { readonly name: string; readonly tags: readonly string[]; readonly port?: number };
+  readonly service: { readonly name: string; readonly tags: readonly string[]; readonly port?: number; readonly httpCheck?: HttpCheck };
   /** @default - the job's update strategy */
   readonly update?: RollingUpdate;
   /** @default - Nomad's default, 5s */
   readonly killTimeout?: Duration;
+  /** @default - Nomad's default for docker tasks, SIGTERM */
+  readonly killSignal?: string;
+  /**
+   * How long Nomad waits, once the group's services are deregistered from Consul, before it
+   * stops the tasks: callers stop being sent here before the process stops answering.
+   * @default - none (Nomad's 0)
+   */
+  readonly shutdownDelay?: Duration;
 }
 
 /** A group of one docker task of a Rails image, with a Connect service: the shape of puma and of every sidekiq. */
@@ -53,6 +61,7 @@ export class RailsProcessGroup extends TaskGroup {
       networkMode: 'bridge',
       constraints: props.constraints ?? [],
       ...(props.update ? { update: props.update } : {}),
+      ...(props.shutdownDelay ? { shutdownDelay: props.shutdownDelay } : {}),
     });
     let service: ConnectService;
     try {
@@ -61,6 +70,7 @@ export class RailsProcessGroup extends TaskGroup {
         tags: [...props.service.tags],
         upstreams: [...(props.upstreams ?? [])],
         ...(props.service.port !== undefined ? { port: props.service.port } : {}),
+        ...(props.service.httpCheck ? { httpCheck: props.service.httpCheck } : {}),
       });
     } catch (e) {
       throw constructError(this, `group '${this.groupName}': ${(e as Error).message}`);
@@ -76,6 +86,7 @@ export class RailsProcessGroup extends TaskGroup {
       ...(props.pullAuth ? { pullAuth: props.pullAuth } : {}),
       ...(props.runtimeConfig ? { runtimeConfig: props.runtimeConfig } : {}),
       ...(props.killTimeout ? { killTimeout: props.killTimeout } : {}),
+      ...(props.killSignal ? { killSignal: props.killSignal } : {}),
     });
   }
 }

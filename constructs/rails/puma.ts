@@ -1,4 +1,5 @@
 import type { Construct } from 'constructs';
+import type { HttpCheck } from '../nomad/connect';
 import { constructError } from '../nomad/construct-error';
 import { Duration } from '../nomad/duration';
 import type { RollingUpdate } from '../nomad/group';
@@ -38,7 +39,23 @@ export const PUMA_DEFAULTS = {
   workers: 2,
   threads: { min: 1, max: 1 },
   preload: true,
-} as const;
+  /** Consul deregisters the service, and its callers' proxies hear of it, before puma is told to stop. */
+  shutdownDelay: Duration.seconds(10),
+  /**
+   * Rails 8.1's `rails/health#show` answers 200 at `/up` once the app has booted, without a
+   * session or the database. An app without that route passes another path (README, "Safe rollouts").
+   */
+  healthCheck: { path: '/up', interval: Duration.seconds(10), timeout: Duration.seconds(5) },
+  /** One at a time, each checked healthy for 30s; a deployment that does not get there reverts. */
+  update: {
+    maxParallel: 1,
+    minHealthyTime: Duration.seconds(30),
+    healthyDeadline: Duration.minutes(5),
+    progressDeadline: Duration.minutes(10),
+    autoRevert: true,
+    healthCheck: 'checks',
+  },
+} as const satisfies { healthCheck: HttpCheck; update: RollingUpdate } & Record<string, unknown>;
 
 export interface PumaGroupProps extends RailsProcessProps {
   /** @default 'web' */
@@ -57,8 +74,23 @@ export interface PumaGroupProps extends RailsProcessProps {
   readonly threads?: PumaThreads;
   /** Load the app before forking workers (`--preload`). @default true */
   readonly preload?: boolean;
-  /** @default - one allocation at a time, each healthy for 30s before the next */
+  /**
+   * Merged over the defaults field by field.
+   * @default - one allocation at a time, healthy by its checks for 30s before the next, within
+   * 5m; the deployment fails after 10m without progress and Nomad reverts to the last stable version
+   */
   readonly update?: RollingUpdate;
+  /**
+   * Merged over the defaults field by field.
+   * @default - GET /up every 10s, 5s to answer (Rails 8.1's health route)
+   */
+  readonly healthCheck?: Partial<HttpCheck>;
+  /**
+   * How long Nomad waits between deregistering the puma service from Consul and stopping puma,
+   * so requests stop arriving before puma stops answering.
+   * @default 10s
+   */
+  readonly shutdownDelay?: Duration;
 }
 
 /** The Rails web server: puma behind a Connect service, rolled one allocation at a time. */
@@ -76,8 +108,14 @@ export class PumaGroup extends RailsProcessGroup {
         ...(props.preload ?? PUMA_DEFAULTS.preload ? ['--preload'] : []),
         '-w', String(workers), '-t', `${threads.min}:${threads.max}`,
       ],
-      service: { name: props.serviceName ?? PUMA_DEFAULTS.serviceName, tags: props.serviceTags ?? PUMA_DEFAULTS.serviceTags, port },
-      update: props.update ?? { maxParallel: 1, minHealthyTime: Duration.seconds(30) },
+      service: {
+        name: props.serviceName ?? PUMA_DEFAULTS.serviceName,
+        tags: props.serviceTags ?? PUMA_DEFAULTS.serviceTags,
+        port,
+        httpCheck: { ...PUMA_DEFAULTS.healthCheck, ...props.healthCheck },
+      },
+      update: { ...PUMA_DEFAULTS.update, ...props.update },
+      shutdownDelay: props.shutdownDelay ?? PUMA_DEFAULTS.shutdownDelay,
     });
     const where = `group '${this.groupName}'`;
     const badPort = checkPort(port);

@@ -108,6 +108,15 @@ export class Project {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
   }
 
+  /** `npm run deploy -- <args>` (cdktf deploy, and the failed deployment's groups), as an operator runs it. */
+  npmDeploy(...args: string[]): CliRun {
+    const started = Date.now();
+    const r = spawnSync('npm', ['run', '--silent', 'deploy', '--', ...args], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
+    // eslint-disable-next-line no-control-regex
+    const output = `${r.stdout}\n${r.stderr}`.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    return { status: r.status, output, seconds: (Date.now() - started) / 1000 };
+  }
+
   /** The synthesized Terraform JSON of a stack. */
   stack(name = 'local'): { resource: Record<string, Record<string, any>>; variable?: Record<string, unknown> } {
     return JSON.parse(readFileSync(join(this.dir, 'cdktf.out/stacks', name, 'cdk.tf.json'), 'utf8'));
@@ -127,6 +136,12 @@ export class Project {
     const next = text.replace(replace, by);
     if (next === text) throw new Error(`${file}: ${String(replace)} not found`);
     writeFileSync(path, next);
+  }
+
+  /** Appends text to a file of the checkout. */
+  append(file: string, text: string): void {
+    const path = join(this.dir, file);
+    writeFileSync(path, `${readFileSync(path, 'utf8')}${text}`);
   }
 
   /** Gives one worker of the local environment other memory, by editing config/local.ts as an operator would. */
