@@ -1,9 +1,7 @@
+import type { DockerDriverConfig } from '../nomad/api';
+
 /** The docker driver keys that decide how a task's command line starts in the container. */
-export interface CommandConfig {
-  entrypoint?: string[];
-  command: string;
-  args: string[];
-}
+export type CommandConfig = Pick<DockerDriverConfig, 'entrypoint' | 'command' | 'args'>;
 
 /**
  * A Cloud Native Buildpacks image's launcher: the entrypoint name its processes start through,

@@ -42,7 +42,10 @@ export interface TaskGroup {
 export interface Task {
   Name: string;
   Driver: string;
-  /** Driver-specific configuration: its keys are the driver's own (lower snake case). */
+  /**
+   * Driver-specific configuration: its keys are the driver's own (lower snake case). What we
+   * render for the docker driver is a `DockerDriverConfig`; what Nomad returns may hold more.
+   */
   Config: Record<string, unknown>;
   Env?: Record<string, string>;
   Resources: Resources;
@@ -53,6 +56,28 @@ export interface Task {
   /** Overrides the group's for this task (Nomad copies the group's into every task it stores). */
   RestartPolicy?: RestartPolicy;
   Meta?: Record<string, string>;
+}
+
+/** The docker driver's task config, as far as we render it (the driver's own keys: drivers/docker/config.go). */
+export interface DockerDriverConfig {
+  image: string;
+  /** @default - the image's own ENTRYPOINT */
+  entrypoint?: string[];
+  command: string;
+  args: string[];
+  /** Labels of group network ports the container publishes. */
+  ports?: string[];
+  /** Registry credentials; Nomad interpolates `${…}` in them from the task environment. */
+  auth?: { username: string; password: string };
+  mount?: DockerMount[];
+}
+
+/** A docker driver `mount` block; a relative bind source lies inside the task directory. */
+export interface DockerMount {
+  type: 'bind';
+  source: string;
+  target: string;
+  readonly: boolean;
 }
 
 export interface Resources {

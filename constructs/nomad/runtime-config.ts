@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { Template } from './api';
+import type { DockerMount, Template } from './api';
 import { DeployCheck } from '../terraform/deploy-check';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */
@@ -31,14 +31,6 @@ export interface RuntimeConfigProps {
   readonly onChange?: ChangeAction;
   /** What to do about a missing source, one sentence: "Put it in DIR (see README)." */
   readonly missingSource: string;
-}
-
-/** A docker driver bind mount (`mount { type = "bind" … }`), relative sources inside the task directory. */
-export interface DockerBindMount {
-  type: 'bind';
-  source: string;
-  target: string;
-  readonly: boolean;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -131,7 +123,7 @@ export class RuntimeConfig extends Construct {
   }
 
   /** The docker driver's bind mounts that put each rendered file where the app reads it. */
-  dockerMounts(): DockerBindMount[] {
+  dockerMounts(): DockerMount[] {
     return this.files.map((f) => ({ type: 'bind', source: this.destination(f.key), target: f.target, readonly: true }));
   }
 

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { Task } from './api';
+import type { DockerDriverConfig, Task } from './api';
 import type { Duration } from './duration';
 import type { RegistryPullAuth } from './registry-auth';
 import type { RuntimeConfig } from './runtime-config';
@@ -113,7 +113,7 @@ export class DockerTask extends Construct {
     const { image, command, resources, env, pullAuth, runtimeConfig, killTimeout, killSignal } = this.props;
     const mounts = runtimeConfig?.dockerMounts() ?? [];
     const templates = [...(pullAuth ? [pullAuth.template()] : []), ...(runtimeConfig?.templates() ?? [])];
-    const config: Record<string, unknown> = {
+    const config: DockerDriverConfig = {
       image: image.reference,
       ...image.runtime.commandConfig(command),
       ...(this.ports.length > 0 ? { ports: [...this.ports] } : {}),
@@ -123,7 +123,7 @@ export class DockerTask extends Construct {
     return {
       Name: this.taskName,
       Driver: 'docker',
-      Config: config,
+      Config: { ...config },
       Env: { ...(env ?? {}) },
       Resources: {
         CPU: resources.cpu,
