@@ -88,7 +88,7 @@ describe('runtime configuration through a Nomad Variable', () => {
     await expect
       .poll(async () => (await local.nomad.taskState(alloc, 'sidekiq')).Events.map((e) => e.DisplayMessage), { timeout: 30_000 })
       .toContain('Template with change_mode restart re-rendered');
-    expect((await local.nomad.taskState(alloc, 'sidekiq')).Restarts).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await local.nomad.taskState(alloc, 'sidekiq')).Restarts, { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     expect((await local.nomad.job('rails'))!.Version).toBe(before.Version);
   });
 
