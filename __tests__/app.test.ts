@@ -55,6 +55,15 @@ describe('the app, run as cdktf synth runs it', () => {
   });
 });
 
+describe('synth on a machine with Node.js only', () => {
+  it('needs no Terraform: nothing it synthesizes runs a binary', () => {
+    const run = runApp({ PATH: '/usr/bin:/bin' });
+    expect(spawnSync('sh', ['-c', 'command -v terraform'], { env: { PATH: '/usr/bin:/bin' } }).status).not.toBe(0);
+    expect(run.stderr).not.toMatch(/Could not determine version|terraform/i);
+    expect(run.status).toBe(0);
+  });
+});
+
 describe('the runtime configuration, run as cdktf synth runs it', () => {
   it('reaches no synth output or log: synth passes its paths only', () => {
     const dir = mkdtempSync(join(tmpdir(), 'runtime-config-canary-'));

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { DataResource, type ITerraformDependable, Lazy } from 'cdktf';
+import { type ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
 import { escapeTerraformTemplates } from '../nomad/terraform-escape';
 
 export interface ReleaseStepProps {
@@ -32,15 +32,19 @@ export interface ReleaseStepProps {
  * resource tainted: the next deploy runs it again, whether the trigger changed or not.
  */
 export class ReleaseStep extends Construct {
-  readonly resource: DataResource;
+  readonly resource: TerraformResource;
 
   constructor(scope: Construct, id: string, props: ReleaseStepProps) {
     super(scope, id);
     const environment = Object.fromEntries(
       Object.entries(props.environment ?? {}).map(([k, v]) => [k, Lazy.stringValue({ produce: () => escapeTerraformTemplates(typeof v === 'function' ? v() : v) })]),
     );
-    this.resource = new DataResource(this, 'step', {
-      triggersReplace: { trigger: props.trigger },
+    // Terraform's built-in `terraform_data` (1.4+; we require 1.5), rendered directly: cdktf's
+    // DataResource class checks the Terraform version at every synth by running `terraform version`,
+    // which costs a process per stack and fails synth on a machine without Terraform.
+    this.resource = new TerraformResource(this, 'step', {
+      terraformResourceType: 'terraform_data',
+      terraformGeneratorMetadata: { providerName: 'terraform' },
       provisioners: [
         {
           type: 'local-exec',
@@ -51,6 +55,7 @@ export class ReleaseStep extends Construct {
       ],
       ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
     });
+    this.resource.addOverride('triggers_replace', { trigger: props.trigger });
     // The Terraform address is `terraform_data.<id>`, whatever the construct tree looks like.
     this.resource.overrideLogicalId(id);
   }
