@@ -6,7 +6,7 @@ import { Volume } from '../../constructs/nomad/volume';
 import { PumaGroup } from '../../constructs/rails/puma';
 import { SidekiqGroup } from '../../constructs/rails/sidekiq';
 import { DashboardStack } from '../../stacks/dashboard-stack';
-import { fixtureEnvironment } from '../support/synth';
+import { fixtureEnvironment, REPO_ROOT } from '../support/synth';
 import { IMAGE, newJob, validationErrors } from '../support/tree';
 
 const node = (over: Partial<Cluster['nodes'][number]> = {}) => ({ name: 'n1', cpu: 4000, memoryMB: 4000, hostVolumes: [], ...over });
@@ -90,7 +90,7 @@ describe('a group\'s demand', () => {
 
 describe('production\'s capacity', () => {
   const environment = fixtureEnvironment('production');
-  const stack = new DashboardStack(Testing.app(), 'production', { environment });
+  const stack = new DashboardStack(Testing.app(), 'production', { environment, projectDir: REPO_ROOT });
   const plan = stack.job.capacityPlan()!;
 
   it('declares the railsweb node as the infrastructure repository has it, with redis, and other nodes of unknown capacity', () => {
@@ -127,7 +127,7 @@ describe('production\'s capacity', () => {
   it('has no room for a web canary: one is refused at synth, naming node-railsweb', () => {
     const withCanary = { ...environment, web: { ...environment.web, update: { ...environment.web.update, canary: 1 } } };
     const app = Testing.app();
-    new DashboardStack(app, 'production', { environment: withCanary });
+    new DashboardStack(app, 'production', { environment: withCanary, projectDir: REPO_ROOT });
     expect(() => Testing.synth(app.node.findChild('production') as DashboardStack, true)).toThrow(
       /node 'node-railsweb' during a rollout \(canaries beside the old allocations\): web 2 \+ 1 canary × 4650 MHz \/ 2928 MB, sidekiq-default 1 \+ 0 canary × 1450 MHz \/ 1628 MB, redis 500 MHz \/ 256 MB need 15900 MHz \/ 10668 MB .* 4304 MHz and 2690 MB short/,
     );
