@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
+import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 
 /**
  * The content hash of a Docker build context: what the daemon would be sent, after
@@ -21,7 +22,7 @@ export interface HashOptions {
   readonly onProgress?: (sofar: { readonly files: number; readonly bytes: number; readonly seconds: number }) => void;
 }
 
-export function hashBuildContext(context: string, dockerfile = 'Dockerfile', options: HashOptions = {}): ContextDigest {
+export function hashBuildContext(context: string, dockerfile = DEFAULT_DOCKERFILE, options: HashOptions = {}): ContextDigest {
   const ignore = DockerIgnore.load(context);
   const dockerfilePath = posix.normalize(dockerfile);
   const hash = createHash('sha256');

@@ -3,6 +3,7 @@ import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
 import { production } from './production';
 import { LOCAL_PORTS } from './tools';
+import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 
 /**
  * Local: production's job on a laptop's Nomad dev agent and registry (`npm run local:up`).
@@ -26,7 +27,7 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     // DASHBOARD_DOCKERFILE names another: production and staging build config/dashboard.Dockerfile.
     image:
       prod.image.source === 'build'
-        ? { ...prod.image, dockerfile: env.DASHBOARD_DOCKERFILE ?? 'Dockerfile', daemon: localDaemon(edge) }
+        ? { ...prod.image, dockerfile: env.DASHBOARD_DOCKERFILE ?? DEFAULT_DOCKERFILE, daemon: localDaemon(edge) }
         : prod.image,
     web: { ...prod.web, count: 1, resources: { cpu: 500, memoryMB: 1024 } },
     workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),

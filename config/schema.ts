@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkDigestReference } from '../constructs/image/container-image';
+import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
 import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
@@ -53,7 +54,7 @@ const image = z.discriminatedUnion('source', [
       /** The build context: the Rails checkout. Absolute once loaded. */
       context: z.string().min(1),
       /** Relative to the context. */
-      dockerfile: z.string().min(1).default('Dockerfile'),
+      dockerfile: z.string().min(1).default(DEFAULT_DOCKERFILE),
       runtime: imageRuntime.default('direct'),
       /** Content hash of the context, computed by the loader; absent when the context is not on this machine. */
       contextHash: z.string().regex(/^[a-f0-9]{64}$/).optional(),

@@ -5,6 +5,7 @@ import { Image } from '@cdktf/provider-docker/lib/image';
 import { RegistryImage } from '@cdktf/provider-docker/lib/registry-image';
 import type { IContainerImage } from './container-image';
 import type { ImageRuntime } from './runtime';
+import { DEFAULT_DOCKERFILE } from './dockerfile';
 import { DeployCheck } from '../terraform/deploy-check';
 import { isUnresolved } from '../nomad/tokens';
 
@@ -55,7 +56,7 @@ export class BuiltImage extends Construct implements IContainerImage {
       name: this.taggedName,
       buildAttribute: {
         context: props.context,
-        dockerfile: props.dockerfile ?? 'Dockerfile',
+        dockerfile: props.dockerfile ?? DEFAULT_DOCKERFILE,
         ...(props.platform ? { platform: props.platform } : {}),
       },
       triggers,
@@ -101,7 +102,7 @@ export function buildWithDockerProvider(scope: Construct, id: string, props: Ima
     registryAuth: [{ address: registry.plainHttp ? `http://${registry.address}` : registry.address }],
   });
   if (!contextHash) {
-    const named = build.dockerfile ?? 'Dockerfile';
+    const named = build.dockerfile ?? DEFAULT_DOCKERFILE;
     // The Dockerfile in the context, or, for one kept outside it, the context directory itself.
     const dockerfile = named.startsWith('/') ? build.context : `${build.context}/${named}`;
     Annotations.of(scope).addWarning(
