@@ -20,7 +20,7 @@ export interface OneOffOptions {
   /**
    * The Nomad Variable the group's templates read, and the one the batch job's templates read
    * instead: a task reads `nomad/jobs/<its own job ID>` through its workload identity, so the
-   * items are copied there for the run (see `variablePathOf`).
+   * items are copied there for the run (see `variablePathOf` in constructs/nomad/api.ts).
    * @default - the templates are left as they are
    */
   readonly variable?: { readonly from: string; readonly to: string };
@@ -34,11 +34,6 @@ export interface OneOffOptions {
    * @default false
    */
   readonly standIn?: boolean;
-}
-
-/** Where Nomad lets a job's tasks read variables without a policy (workload identity). */
-export function variablePathOf(jobId: string): string {
-  return `nomad/jobs/${jobId}`;
 }
 
 /** True for the Connect sidecar task Nomad adds to a group with a Connect service (`connect-proxy-<service>`). */

@@ -1,6 +1,7 @@
 import type { JobDocument } from '../constructs/nomad/api';
 import { NomadClient, nomadConnection, NomadError, type NomadSettings } from './nomad-client';
-import { oneOffJob, variablePathOf } from './one-off-job';
+import { variablePathOf } from '../constructs/nomad/api';
+import { oneOffJob } from './one-off-job';
 import { runToCompletion, withVariableCopy, type RunResult } from './run-to-completion';
 import { standInRequested } from './stand-in';
 

@@ -4,7 +4,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from '../config/load';
 import { Duration } from '../constructs/nomad/duration';
 import { NomadClient, nomadConnection, NomadError } from './nomad-client';
-import { consoleCommand, oneOffJob, variablePathOf } from './one-off-job';
+import { variablePathOf } from '../constructs/nomad/api';
+import { consoleCommand, oneOffJob } from './one-off-job';
 import { runToCompletion, withVariableCopy } from './run-to-completion';
 import { standInRequested } from './stand-in';
 

@@ -9,6 +9,7 @@ import { ImageRuntime } from '../constructs/image/runtime';
 import { Constraint } from '../constructs/nomad/constraint';
 import { Duration } from '../constructs/nomad/duration';
 import { NomadJob } from '../constructs/nomad/job';
+import { variablePathOf } from '../constructs/nomad/api';
 import { RegistryPullAuth } from '../constructs/nomad/registry-auth';
 import { NomadVariable } from '../constructs/nomad/variable';
 import { NomadReachability } from '../constructs/nomad/reachability';
@@ -61,7 +62,7 @@ export class DashboardStack extends TerraformStack {
     this.image = this.buildImage(env);
 
     const reachable = new NomadReachability(this, 'nomad_reachable').probe;
-    const variablePath = `nomad/jobs/${env.job.id}`;
+    const variablePath = variablePathOf(env.job.id);
     const runtimeConfig = env.runtimeConfig ? this.runtimeConfig(variablePath, env.runtimeConfig) : undefined;
     const pullItems = env.registry.pullAuth ? this.pullCredentials(env) : {};
     const items = { ...pullItems, ...(runtimeConfig?.items ?? {}) };

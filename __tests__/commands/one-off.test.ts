@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Job } from '../../constructs/nomad/api';
-import { consoleCommand, oneOffJob, variablePathOf } from '../../commands/one-off-job';
+import { variablePathOf } from '../../constructs/nomad/api';
+import { consoleCommand, oneOffJob } from '../../commands/one-off-job';
 import { failure, releaseJobId } from '../../commands/release';
 import { exitCodeOf, Tail } from '../../commands/run-to-completion';
 import { standInRequested } from '../../commands/stand-in';

@@ -206,6 +206,14 @@ export interface ReschedulePolicy {
   Unlimited: boolean;
 }
 
+/**
+ * Where Nomad lets a job's tasks read variables with no policy (workload identity grants
+ * `nomad/jobs/<job>`, and the group and task paths below it, to the job's own tasks only).
+ */
+export function variablePathOf(jobId: string): string {
+  return `nomad/jobs/${jobId}`;
+}
+
 /** The document `nomad job run -output` prints and the provider accepts with `json = true`. */
 export interface JobDocument {
   Job: Job;
