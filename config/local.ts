@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
 import { production } from './production';
-import { LOCAL_PORTS } from './tools';
+import { LOCAL_PORTS, LOCAL_STATE } from './tools';
 import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 
 /**
@@ -46,6 +46,6 @@ export function local(edge: EdgeInputs): EnvironmentInput {
 function localDaemon({ env, cwd }: EdgeInputs): { socket: string; notRunning: string } | undefined {
   const host = env.DOCKER_HOST;
   if (host && !host.startsWith('unix://')) return undefined;
-  const socket = host ? host.slice('unix://'.length) : resolve(cwd, env.LOCAL_STATE_DIR ?? '.local', 'podman.sock');
+  const socket = host ? host.slice('unix://'.length) : resolve(cwd, env.LOCAL_STATE_DIR ?? LOCAL_STATE.dirname, LOCAL_STATE.dockerSocket);
   return { socket, notRunning: `The local environment is not running (no Docker API at ${socket}): start it with npm run local:up.` };
 }

@@ -34,6 +34,12 @@ export const PROVIDER_VERSIONS = {
   docker: required('DOCKER_PROVIDER_VERSION'),
 } as const;
 
+/** The local environment's state directory (relative to the repository) and the socket podman serves in it. */
+export const LOCAL_STATE = {
+  dirname: required('LOCAL_STATE_DIRNAME'),
+  dockerSocket: required('LOCAL_DOCKER_SOCKET'),
+} as const;
+
 /** The local environment's default loopback ports (`npm run local:up`). */
 export const LOCAL_PORTS = {
   nomadHttp: Number(required('LOCAL_NOMAD_PORT_HTTP')),

@@ -5,13 +5,14 @@
 LOCAL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$LOCAL_DIR/../.." && pwd)"
 
-# Same as ${LOCAL_STATE_DIR:-$PWD/.local} under "npm run", but independent of
-# the caller's working directory, so up and down always agree.
-STATE="${LOCAL_STATE_DIR:-$REPO_ROOT/.local}"
-
-# Default ports: config/tools.env (the local stack's config reads them too).
+# Default ports, state directory and socket name: config/tools.env (the local stack's config
+# reads them too).
 # shellcheck source=../tools/tools-env.sh
 . "$LOCAL_DIR/../tools/tools-env.sh"
+
+# Same as ${LOCAL_STATE_DIR:-$PWD/.local} under "npm run", but independent of
+# the caller's working directory, so up and down always agree.
+STATE="${LOCAL_STATE_DIR:-$REPO_ROOT/$LOCAL_STATE_DIRNAME}"
 NOMAD_PORT_HTTP="${NOMAD_PORT_HTTP:-$LOCAL_NOMAD_PORT_HTTP}"
 NOMAD_PORT_RPC=$((NOMAD_PORT_HTTP + 1))
 NOMAD_PORT_SERF=$((NOMAD_PORT_HTTP + 2))
@@ -22,7 +23,7 @@ state_paths() {
   if [[ -d $STATE ]]; then STATE="$(cd "$STATE" && pwd -P)"; fi
   PIDS="$STATE/pids"
   LOGS="$STATE/logs"
-  PODMAN_SOCK="$STATE/podman.sock"
+  PODMAN_SOCK="$STATE/$LOCAL_DOCKER_SOCKET"
 }
 state_paths
 
