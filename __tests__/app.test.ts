@@ -51,7 +51,7 @@ describe('the app, run as cdktf synth runs it', () => {
   it('the production jobspec reaches Terraform with Nomad\'s interpolation escaped', () => {
     const json = readFileSync(join(run.outdir, 'stacks/production/cdk.tf.json'), 'utf8');
     const jobspec: string = JSON.parse(json).resource.nomad_job.rails.jobspec;
-    expect(jobspec).toContain('"LTarget": "$${node.unique.name}"');
+    expect(jobspec).toContain('"LTarget":"$${node.unique.name}"');
   });
 });
 

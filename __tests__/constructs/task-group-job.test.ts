@@ -221,7 +221,7 @@ describe('NomadJob', () => {
     new DockerTask(group, 't', task());
     const resource = JSON.parse(Testing.synth(stack, true)).resource.nomad_job.rails;
     expect(resource.json).toBe(true);
-    expect(resource.jobspec).toContain('"LTarget": "$${node.unique.name}"');
+    expect(resource.jobspec).toContain('"LTarget":"$${node.unique.name}"');
     expect(resource.jobspec).not.toMatch(/[^$]\$\{node/);
   });
 

@@ -40,12 +40,12 @@ describe('props that are Terraform references', () => {
   it('reach Nomad as Terraform references', () => {
     // Not JSON until Terraform puts the numbers in: read it as text.
     const jobspec = terraformUnescape(JSON.parse(Testing.synth(stack)).resource.nomad_job.app.jobspec as string);
-    expect(jobspec).toContain('"Count": ${var.web_count}');
-    expect(jobspec).toContain('"image": "registry.example.org/app@${var.digest}"');
-    expect(jobspec).toContain('"CPU": ${var.cpu},\n');
-    expect(jobspec).toContain('"MemoryMB": ${var.memory}\n');
-    expect(jobspec.replace(/\s+/g, '')).toContain('"args":["-b","tcp://0.0.0.0","-p","${var.port}","--preload","-w","${var.workers}","-t","${var.threads_min}:4"]');
-    expect(jobspec.replace(/\s+/g, '')).toContain('"args":["-q","${var.queue}","-q","default","-c","1","-t","25"]');
-    expect(jobspec).toContain('"PortLabel": "${var.port}"');
+    expect(jobspec).toContain('"Count":${var.web_count},');
+    expect(jobspec).toContain('"image":"registry.example.org/app@${var.digest}"');
+    expect(jobspec).toContain('"CPU":${var.cpu},');
+    expect(jobspec).toContain('"MemoryMB":${var.memory}}');
+    expect(jobspec).toContain('"args":["-b","tcp://0.0.0.0","-p","${var.port}","--preload","-w","${var.workers}","-t","${var.threads_min}:4"]');
+    expect(jobspec).toContain('"args":["-q","${var.queue}","-q","default","-c","1","-t","25"]');
+    expect(jobspec).toContain('"PortLabel":"${var.port}"');
   });
 });
