@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ function synth(checkout: string): { status: number | null; stderr: string; outdi
 }
 
 const jobIds = (outdir: string) => Object.keys(JSON.parse(readFileSync(join(outdir, 'stacks/production/cdk.tf.json'), 'utf8')).resource.nomad_job);
-const builds = (checkout: string) => readdirSync(join(checkout, '.build')).filter((f) => f.startsWith('app-'));
+const builds = (checkout: string) => readdirSync(join(checkout, '.build')).filter((f) => /^app-[0-9a-f]+\.js$/.test(f));
 
 describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
   const checkout = mkdtempSync(join(tmpdir(), 'launcher-checkout-'));
@@ -50,7 +50,34 @@ describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
     expect(jobIds(changed.outdir)).toEqual(['rails-renamed']);
     expect(builds(checkout)).toHaveLength(1);
     expect(builds(checkout)).not.toEqual([compiled]);
+    // Each program has its code cache beside it, and the replaced program's went with it.
+    expect(readdirSync(join(checkout, '.build')).filter((f) => f.endsWith('.v8'))).toEqual([`${builds(checkout)[0]}.v8`]);
   });
+
+  it('sees an edit that keeps the size and the modification time of a source (its change time moves)', async () => {
+    // A stat line is recorded only once the sources are older than the clock's tick (2 s here).
+    const settled = Date.now() + 2_100;
+    synth(checkout);
+    await new Promise((r) => setTimeout(r, Math.max(0, settled - Date.now())));
+    expect(synth(checkout).status).toBe(0);
+    expect(existsSync(join(checkout, '.build/app.stamp'))).toBe(true);
+
+    const production = join(checkout, 'config/production.ts');
+    const before = statSync(production, { bigint: true });
+    const reference = join(checkout, 'production.ts.times');
+    spawnSync('cp', ['-p', production, reference]); // its times, to the nanosecond
+    const text = readFileSync(production, 'utf8');
+    const id = /id: '([a-z-]+)',/.exec(text)![1]!;
+    const sameLength = `${id.slice(0, -1)}${id.endsWith('x') ? 'y' : 'x'}`;
+    writeFileSync(production, text.replace(`id: '${id}',`, `id: '${sameLength}',`));
+    spawnSync('touch', ['-m', '-r', reference, production]);
+    const after = statSync(production, { bigint: true });
+    expect([after.ino, after.size, after.mtimeNs]).toEqual([before.ino, before.size, before.mtimeNs]);
+
+    const edited = synth(checkout);
+    expect(edited.status).toBe(0);
+    expect(jobIds(edited.outdir)).toEqual([sameLength]);
+  }, 30_000);
 
   it('writes what main.ts run by tsx writes', () => {
     const compiled = synth(REPO_ROOT);
