@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironment, parseEnvironment } from '../../config/load';
 import { production } from '../../config/production';
 import type { EnvironmentInput } from '../../config/schema';
+import { Duration } from '../../constructs/nomad/duration';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,48 @@ describe('environment schema', () => {
       e.workers[0].queues = [];
     });
     expect(text.split('\n').filter((l) => l.startsWith('  - '))).toHaveLength(2);
+  });
+});
+
+describe('the parsed environment holds what the constructs take', () => {
+  const parsed = (change: (e: any) => void = () => {}) => {
+    const input = structuredClone(valid()) as any;
+    change(input);
+    return parseEnvironment(input);
+  };
+
+  it('durations as Durations, with their nanoseconds', () => {
+    const env = parsed((e) => Object.assign(e.workers[0], { shutdownTimeout: '40s', killTimeout: '1m30s' }));
+    expect(env.job.deployTimeout).toBeInstanceOf(Duration);
+    expect(env.job.deployTimeout!.toNanoseconds()).toBe(1800e9);
+    expect(env.release!.timeout.toNanoseconds()).toBe(1800e9);
+    expect(parsed((e) => (e.web.shutdownDelay = '250ms')).web.shutdownDelay!.toNanoseconds()).toBe(250e6);
+    expect([env.workers[0]!.shutdownTimeout!.toNanoseconds(), env.workers[0]!.killTimeout!.toNanoseconds()]).toEqual([40e9, 90e9]);
+  });
+
+  it("a rolling update in the construct's shape: durations parsed, canaries promoted by Nomad, fields left out absent", () => {
+    expect(parsed().web.update).toStrictEqual({
+      maxParallel: 1, minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10),
+      canary: 0, autoPromote: false, autoRevert: true,
+    });
+    expect(parsed((e) => (e.workers[0].update = { canary: 2 })).workers[0]!.update).toStrictEqual({ canary: 2, autoPromote: true });
+    expect(parsed((e) => (e.workers[0].update = { progressDeadline: '6m' })).workers[0]!.update).toStrictEqual({ progressDeadline: Duration.minutes(6) });
+  });
+
+  it("a health check in PumaGroup's shape, fields left out absent", () => {
+    expect(parsed().web.healthCheck).toStrictEqual({ path: '/', interval: Duration.seconds(10), timeout: Duration.seconds(5) });
+    expect(parsed((e) => (e.web.healthCheck = { path: '/up' })).web.healthCheck).toStrictEqual({ path: '/up' });
+  });
+
+  it.each<[string, (e: any) => void, string]>([
+    ['an update', (e) => (e.web.update.minHealthyTime = '30'), 'web.update.minHealthyTime'],
+    ['a health check', (e) => (e.web.healthCheck.timeout = '5'), 'web.healthCheck.timeout'],
+    ["a worker's stop timings", (e) => (e.workers[0].killTimeout = '30'), 'workers[sidekiq-constant].killTimeout'],
+    ["a worker's stop timings, with a shutdown timeout sidekiq cannot take", (e) => (e.workers[0].shutdownTimeout = '1500ms'), 'workers[sidekiq-constant].shutdownTimeout'],
+  ])('a duration refused in %s is said once, at its field', (_, change, path) => {
+    const lines = errorFor(change).split('\n').slice(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^  - ${path.replace(/[[\]]/g, '\\$&')}: `));
   });
 });
 
