@@ -7,7 +7,7 @@ import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } fr
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
 import { type Check, checkPort } from '../constructs/nomad/rule';
 import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
-import { checkVolumeName } from '../constructs/nomad/volume';
+import { checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
@@ -283,10 +283,13 @@ export const environmentSchema = z
           }),
       })
       .strict(),
-    volumes: z.record(
-      z.string().superRefine(obeys(checkVolumeName)),
-      z.object({ source: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
-    ),
+    /** Host volumes, by the name mounts use. */
+    volumes: z
+      .record(
+        z.string().superRefine(obeys(checkVolumeName)),
+        z.object({ source: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
+      )
+      .transform((volumes) => Object.fromEntries(Object.entries(volumes).map(([name, v]) => [name, Volume.host(name, v)]))),
     web,
     workers: z.array(worker).min(1, 'list at least one sidekiq worker'),
     /** The app's runtime configuration: files and env vars (secrets among them), supplied by the operator at deploy time. */
@@ -346,6 +349,12 @@ export const environmentSchema = z
         });
       }
     }
+  })
+  // Each mount with the Volume it names, which the refinement above has found declared.
+  .transform((e) => {
+    const mounted = (mounts: readonly { volume: string; path: string }[]): VolumeMountOptions[] =>
+      mounts.map(({ volume, path }) => ({ volume: e.volumes[volume]!, path }));
+    return { ...e, web: { ...e.web, mounts: mounted(e.web.mounts) }, workers: e.workers.map((w) => ({ ...w, mounts: mounted(w.mounts) })) };
   });
 
 /** An environment as written in config/*.ts. */

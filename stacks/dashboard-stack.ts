@@ -13,7 +13,6 @@ import { RegistryPullAuth } from '../constructs/nomad/registry-auth';
 import { NomadVariable } from '../constructs/nomad/variable';
 import { NomadReachability } from '../constructs/nomad/reachability';
 import { RuntimeConfig } from '../constructs/nomad/runtime-config';
-import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { PUMA_DEFAULTS, PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
 import { ReleaseStep } from '../constructs/terraform/release-step';
@@ -89,9 +88,6 @@ export class DashboardStack extends TerraformStack {
       dependsOn: [reachable, ...(variables ? [variables.resource] : []), ...(release ? [release.resource] : [])],
     });
 
-    const volumes = new Map(Object.entries(env.volumes).map(([name, v]) => [name, Volume.host(name, v)]));
-    const mountsOf = (mounts: readonly { volume: string; path: string }[]): VolumeMountOptions[] =>
-      mounts.map((m) => ({ volume: volumes.get(m.volume)!, path: m.path }));
     const constraintsOf = (placement: { notOnNodes: readonly string[] }) => placement.notOnNodes.map((n) => Constraint.notOnNode(n));
     // The suffix names this environment's Consul world: its own services and the ones it reaches.
     const suffix = env.consul.serviceSuffix;
@@ -119,7 +115,7 @@ export class DashboardStack extends TerraformStack {
       update: web.update,
       healthCheck: web.healthCheck,
       shutdownDelay: web.shutdownDelay,
-      mounts: mountsOf(web.mounts),
+      mounts: web.mounts,
       constraints: constraintsOf(web.placement),
     });
     for (const worker of env.workers) {
@@ -134,7 +130,7 @@ export class DashboardStack extends TerraformStack {
         shutdownTimeout: worker.shutdownTimeout,
         killTimeout: worker.killTimeout,
         update: worker.update,
-        mounts: mountsOf(worker.mounts),
+        mounts: worker.mounts,
         constraints: constraintsOf(worker.placement),
       });
     }

@@ -3,6 +3,7 @@ import { ConfigError, loadEnvironment, parseEnvironment } from '../../config/loa
 import { production } from '../../config/production';
 import type { EnvironmentInput } from '../../config/schema';
 import { Duration } from '../../constructs/nomad/duration';
+import { Volume } from '../../constructs/nomad/volume';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -121,6 +122,23 @@ describe('the parsed environment holds what the constructs take', () => {
   it("a health check in PumaGroup's shape, fields left out absent", () => {
     expect(parsed().web.healthCheck).toStrictEqual({ path: '/', interval: Duration.seconds(10), timeout: Duration.seconds(5) });
     expect(parsed((e) => (e.web.healthCheck = { path: '/up' })).web.healthCheck).toStrictEqual({ path: '/up' });
+  });
+
+  it('mounts with the Volume they mount: the one declared under its name, whichever group mounts it', () => {
+    const env = parsed((e) => {
+      e.volumes.uploads = { source: 'uploads-host', readOnly: true };
+      e.workers[0].mounts = [{ volume: 'uploads', path: '/srv/uploads' }];
+    });
+    const [web] = env.web.mounts;
+    expect(web!.volume).toBeInstanceOf(Volume);
+    expect([web!.volume.render(), web!.path]).toEqual([{ Name: 'rails', Type: 'host', Source: 'rails', ReadOnly: false }, '/workspace/public/system']);
+    expect(env.workers.find((w) => w.name === 'sidekiq-default')!.mounts[0]!.volume).toBe(web!.volume);
+    expect(env.workers[0]!.mounts.map((m) => [m.volume.render(), m.path])).toEqual([[{ Name: 'uploads', Type: 'host', Source: 'uploads-host', ReadOnly: true }, '/srv/uploads']]);
+  });
+
+  it('refuses a mount of an undeclared volume as the one error, naming its path', () => {
+    const text = errorFor((e) => (e.web.mounts = [{ volume: 'uploads', path: '/x' }]));
+    expect(text.split('\n').slice(1)).toEqual(["  - web.mounts[0].volume: volume 'uploads' is not declared under volumes (declared: rails)"]);
   });
 
   it.each<[string, (e: any) => void, string]>([
