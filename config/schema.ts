@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { checkDigestReference } from '../constructs/image/container-image';
 import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
+import { Constraint } from '../constructs/nomad/constraint';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
 import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
@@ -43,12 +44,14 @@ const duration = (rule?: Check<Duration>) =>
 /** A rule across fields checks only durations their fields accepted: a refused one is said at its field. */
 const parsed = (...durations: (Duration | undefined)[]) => durations.every((d) => d === undefined || d instanceof Duration);
 
+/** Where a group may run, as the constraints its construct takes. */
 const placement = z
   .object({
     /** Unique names of nodes the group must not run on (`${node.unique.name} != …`). */
     notOnNodes: z.array(z.string().min(1)).default([]),
   })
-  .strict();
+  .strict()
+  .transform(({ notOnNodes }) => notOnNodes.map((n) => Constraint.notOnNode(n)));
 
 const mount = z
   .object({

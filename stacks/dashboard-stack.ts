@@ -6,7 +6,6 @@ import type { Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
 import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
 import { ImageRuntime } from '../constructs/image/runtime';
-import { Constraint } from '../constructs/nomad/constraint';
 import { NomadJob } from '../constructs/nomad/job';
 import { variablePathOf } from '../constructs/nomad/api';
 import { RegistryPullAuth } from '../constructs/nomad/registry-auth';
@@ -88,7 +87,6 @@ export class DashboardStack extends TerraformStack {
       dependsOn: [reachable, ...(variables ? [variables.resource] : []), ...(release ? [release.resource] : [])],
     });
 
-    const constraintsOf = (placement: { notOnNodes: readonly string[] }) => placement.notOnNodes.map((n) => Constraint.notOnNode(n));
     // The suffix names this environment's Consul world: its own services and the ones it reaches.
     const suffix = env.consul.serviceSuffix;
     const shared = {
@@ -116,7 +114,7 @@ export class DashboardStack extends TerraformStack {
       healthCheck: web.healthCheck,
       shutdownDelay: web.shutdownDelay,
       mounts: web.mounts,
-      constraints: constraintsOf(web.placement),
+      constraints: web.placement,
     });
     for (const worker of env.workers) {
       new SidekiqGroup(this.job, worker.name, {
@@ -131,7 +129,7 @@ export class DashboardStack extends TerraformStack {
         killTimeout: worker.killTimeout,
         update: worker.update,
         mounts: worker.mounts,
-        constraints: constraintsOf(worker.placement),
+        constraints: worker.placement,
       });
     }
   }

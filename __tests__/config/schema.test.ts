@@ -136,6 +136,12 @@ describe('the parsed environment holds what the constructs take', () => {
     expect(env.workers[0]!.mounts.map((m) => [m.volume.render(), m.path])).toEqual([[{ Name: 'uploads', Type: 'host', Source: 'uploads-host', ReadOnly: true }, '/srv/uploads']]);
   });
 
+  it("placement as the groups' constraints", () => {
+    const env = parsed();
+    expect(env.web.placement).toEqual([]);
+    expect(env.workers.find((w) => w.name === 'sidekiq-long')!.placement.map((c) => c.render())).toEqual([{ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' }]);
+  });
+
   it('refuses a mount of an undeclared volume as the one error, naming its path', () => {
     const text = errorFor((e) => (e.web.mounts = [{ volume: 'uploads', path: '/x' }]));
     expect(text.split('\n').slice(1)).toEqual(["  - web.mounts[0].volume: volume 'uploads' is not declared under volumes (declared: rails)"]);
