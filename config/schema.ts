@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { checkDigestReference } from '../constructs/image/container-image';
 import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
+import { Constraint } from '../constructs/nomad/constraint';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
 import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
-import { checkPort } from '../constructs/nomad/rule';
+import { type Check, checkPort } from '../constructs/nomad/rule';
 import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
-import { checkVolumeName } from '../constructs/nomad/volume';
+import { checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
@@ -29,14 +30,28 @@ const resources = z
   })
   .strict();
 
-const duration = z.string().superRefine(obeys(checkDuration));
+/**
+ * Nomad's notation ("30s", "1m30s"), parsed into the constructs' `Duration`. A construct's rule
+ * for the value (`rule`) is said with the text as written. A duration its field refuses stays
+ * text (zod transforms only what is valid so far): see `parsed`.
+ */
+const duration = (rule?: Check<Duration>) =>
+  z
+    .string()
+    .superRefine(obeys((text: string) => checkDuration(text) ?? rule?.(Duration.parse(text))))
+    .transform((text) => Duration.parse(text));
 
+/** A rule across fields checks only durations their fields accepted: a refused one is said at its field. */
+const parsed = (...durations: (Duration | undefined)[]) => durations.every((d) => d === undefined || d instanceof Duration);
+
+/** Where a group may run, as the constraints its construct takes. */
 const placement = z
   .object({
     /** Unique names of nodes the group must not run on (`${node.unique.name} != …`). */
     notOnNodes: z.array(z.string().min(1)).default([]),
   })
-  .strict();
+  .strict()
+  .transform(({ notOnNodes }) => notOnNodes.map((n) => Constraint.notOnNode(n)));
 
 const mount = z
   .object({
@@ -88,54 +103,39 @@ const registry = z
 const updateFields = z
   .object({
     maxParallel: z.number().optional(),
-    minHealthyTime: duration.optional(),
-    healthyDeadline: duration.optional(),
-    progressDeadline: duration.optional(),
+    minHealthyTime: duration().optional(),
+    healthyDeadline: duration().optional(),
+    progressDeadline: duration().optional(),
     /** Allocations started beside the old ones; promoted automatically once healthy (a deploy waits for the outcome). */
     canary: z.number().optional(),
     autoRevert: z.boolean().optional(),
   })
   .strict();
-type UpdateInput = z.output<typeof updateFields>;
 
-/** A rolling update as config writes it, for the constructs: canaries are promoted by Nomad, never by a person. */
-export function rollingUpdate(u: UpdateInput): RollingUpdate {
-  const d = (text: string | undefined) => (text === undefined ? undefined : Duration.parse(text));
-  const fields: RollingUpdate = {
-    maxParallel: u.maxParallel,
-    minHealthyTime: d(u.minHealthyTime),
-    healthyDeadline: d(u.healthyDeadline),
-    progressDeadline: d(u.progressDeadline),
-    canary: u.canary,
-    autoPromote: u.canary === undefined ? undefined : u.canary > 0,
-    autoRevert: u.autoRevert,
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as RollingUpdate;
-}
+/** Only the fields given: a field present but undefined would hide the construct's default when merged over it. */
+const given = <T extends object>(fields: T): T => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 
-/** The group's rolling update as its construct will see it: config's fields over the construct's defaults. */
+/**
+ * The group's rolling update as its construct takes it (canaries are promoted by Nomad, never
+ * by a person), checked over the construct's defaults.
+ */
 const update = (defaults: RollingUpdate) =>
-  updateFields.superRefine((u, ctx) => {
-    if ([u.minHealthyTime, u.healthyDeadline, u.progressDeadline].some((t) => t !== undefined && checkDuration(t))) return; // said at the field
-    obeys(checkRollingUpdate)({ ...defaults, ...rollingUpdate(u) }, ctx);
-  });
+  updateFields
+    .transform(({ canary, ...u }): RollingUpdate => given({ ...u, canary, autoPromote: canary === undefined ? undefined : canary > 0 }))
+    .superRefine((u, ctx) => {
+      if (!parsed(u.minHealthyTime, u.healthyDeadline, u.progressDeadline)) return; // said at the field
+      obeys(checkRollingUpdate)({ ...defaults, ...u }, ctx);
+    });
 
-/** Puma's HTTP health check; what is left out is PumaGroup's. */
+/** Puma's HTTP health check as PumaGroup takes it; what is left out is PumaGroup's. */
 const healthCheck = z
-  .object({ path: z.string().optional(), interval: duration.optional(), timeout: duration.optional() })
+  .object({ path: z.string().optional(), interval: duration().optional(), timeout: duration().optional() })
   .strict()
+  .transform((c): Partial<HttpCheck> => given(c))
   .superRefine((c, ctx) => {
-    if ([c.interval, c.timeout].some((t) => t !== undefined && checkDuration(t))) return; // said at the field
-    obeys(checkHttpCheck)({ ...PUMA_DEFAULTS.healthCheck, ...httpCheck(c) }, ctx);
+    if (!parsed(c.interval, c.timeout)) return; // said at the field
+    obeys(checkHttpCheck)({ ...PUMA_DEFAULTS.healthCheck, ...c }, ctx);
   });
-
-export function httpCheck(c: z.output<typeof healthCheck>): Partial<HttpCheck> {
-  return {
-    ...(c.path !== undefined ? { path: c.path } : {}),
-    ...(c.interval !== undefined ? { interval: Duration.parse(c.interval) } : {}),
-    ...(c.timeout !== undefined ? { timeout: Duration.parse(c.timeout) } : {}),
-  };
-}
 
 /** The puma group. What is left out here is left to PumaGroup's own defaults (PUMA_DEFAULTS). */
 const web = z
@@ -155,7 +155,7 @@ const web = z
     /** @default - PumaGroup's: GET /up every 10s, 5s timeout */
     healthCheck: healthCheck.optional(),
     /** @default - PumaGroup's (10s): Consul deregisters puma this long before it is stopped */
-    shutdownDelay: duration.optional(),
+    shutdownDelay: duration().optional(),
     placement: placement.default({}),
     mounts: z.array(mount).default([]),
   })
@@ -173,9 +173,9 @@ const worker = z
     count: count.optional(),
     resources,
     /** sidekiq's -t. @default - SidekiqGroup's (25s) */
-    shutdownTimeout: duration.optional(),
+    shutdownTimeout: duration(checkShutdownTimeout).optional(),
     /** Nomad's kill_timeout, longer than shutdownTimeout. @default - SidekiqGroup's (shutdownTimeout + 5s) */
-    killTimeout: duration.optional(),
+    killTimeout: duration().optional(),
     /** Fields left out are SidekiqGroup's (SIDEKIQ_UPDATE). */
     update: update(SIDEKIQ_UPDATE).optional(),
     placement: placement.default({}),
@@ -184,14 +184,9 @@ const worker = z
   .strict()
   .superRefine((w, ctx) => {
     if (w.shutdownTimeout === undefined && w.killTimeout === undefined) return;
-    if ([w.shutdownTimeout, w.killTimeout].some((d) => d !== undefined && checkDuration(d))) return; // said at the field
-    const shutdown = w.shutdownTimeout === undefined ? SIDEKIQ_DEFAULT_SHUTDOWN : Duration.parse(w.shutdownTimeout);
-    const badShutdown = checkShutdownTimeout(shutdown);
-    if (badShutdown) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['shutdownTimeout'], message: `${badShutdown}, got '${w.shutdownTimeout}'` });
-      return;
-    }
-    const kill = w.killTimeout === undefined ? shutdown.plus(SIDEKIQ_KILL_MARGIN) : Duration.parse(w.killTimeout);
+    if (!parsed(w.shutdownTimeout, w.killTimeout)) return; // said at the field
+    const shutdown = w.shutdownTimeout ?? SIDEKIQ_DEFAULT_SHUTDOWN;
+    const kill = w.killTimeout ?? shutdown.plus(SIDEKIQ_KILL_MARGIN);
     const badKill = checkKillTimeout(kill, shutdown);
     if (badKill) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['killTimeout'], message: badKill });
   });
@@ -222,7 +217,7 @@ const release = z
     /** The group whose shape the release takes; also the group `npm run task` runs in unless told another. */
     group: z.string(),
     /** How long the release may run before the deploy stops. */
-    timeout: z.string().superRefine(obeys(checkDuration)),
+    timeout: duration(),
   })
   .strict();
 
@@ -271,7 +266,7 @@ export const environmentSchema = z
         /** Terraform refuses to destroy or replace the job. */
         preventDestroy: z.boolean(),
         /** How long a deploy waits for Nomad's deployment to succeed, fail or revert. @default - it does not wait */
-        deployTimeout: duration.optional(),
+        deployTimeout: duration().optional(),
       })
       .strict(),
     image,
@@ -291,10 +286,13 @@ export const environmentSchema = z
           }),
       })
       .strict(),
-    volumes: z.record(
-      z.string().superRefine(obeys(checkVolumeName)),
-      z.object({ source: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
-    ),
+    /** Host volumes, by the name mounts use. */
+    volumes: z
+      .record(
+        z.string().superRefine(obeys(checkVolumeName)),
+        z.object({ source: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
+      )
+      .transform((volumes) => Object.fromEntries(Object.entries(volumes).map(([name, v]) => [name, Volume.host(name, v)]))),
     web,
     workers: z.array(worker).min(1, 'list at least one sidekiq worker'),
     /** The app's runtime configuration: files and env vars (secrets among them), supplied by the operator at deploy time. */
@@ -354,6 +352,12 @@ export const environmentSchema = z
         });
       }
     }
+  })
+  // Each mount with the Volume it names, which the refinement above has found declared.
+  .transform((e) => {
+    const mounted = (mounts: readonly { volume: string; path: string }[]): VolumeMountOptions[] =>
+      mounts.map(({ volume, path }) => ({ volume: e.volumes[volume]!, path }));
+    return { ...e, web: { ...e.web, mounts: mounted(e.web.mounts) }, workers: e.workers.map((w) => ({ ...w, mounts: mounted(w.mounts) })) };
   });
 
 /** An environment as written in config/*.ts. */

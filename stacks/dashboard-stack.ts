@@ -2,19 +2,16 @@ import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
 import { type ITerraformDependable, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
-import { httpCheck, rollingUpdate, type Environment } from '../config/schema';
+import type { Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
 import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
 import { ImageRuntime } from '../constructs/image/runtime';
-import { Constraint } from '../constructs/nomad/constraint';
-import { Duration } from '../constructs/nomad/duration';
 import { NomadJob } from '../constructs/nomad/job';
 import { variablePathOf } from '../constructs/nomad/api';
 import { RegistryPullAuth } from '../constructs/nomad/registry-auth';
 import { NomadVariable } from '../constructs/nomad/variable';
 import { NomadReachability } from '../constructs/nomad/reachability';
 import { RuntimeConfig } from '../constructs/nomad/runtime-config';
-import { Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { PUMA_DEFAULTS, PumaGroup } from '../constructs/rails/puma';
 import { SidekiqGroup } from '../constructs/rails/sidekiq';
 import { ReleaseStep } from '../constructs/terraform/release-step';
@@ -84,16 +81,12 @@ export class DashboardStack extends TerraformStack {
       ...(env.nomad.namespace ? { namespace: env.nomad.namespace } : {}),
       preventDestroy: env.job.preventDestroy,
       ...(env.cluster ? { cluster: env.cluster } : {}),
-      ...(env.job.deployTimeout ? { waitForDeployment: Duration.parse(env.job.deployTimeout) } : {}),
+      waitForDeployment: env.job.deployTimeout,
       // The tasks read the variable when they start: it exists before the job, and goes after it.
       // A new image is released (migrated) before the job is updated; a failed release stops the apply there.
       dependsOn: [reachable, ...(variables ? [variables.resource] : []), ...(release ? [release.resource] : [])],
     });
 
-    const volumes = new Map(Object.entries(env.volumes).map(([name, v]) => [name, Volume.host(name, v)]));
-    const mountsOf = (mounts: readonly { volume: string; path: string }[]): VolumeMountOptions[] =>
-      mounts.map((m) => ({ volume: volumes.get(m.volume)!, path: m.path }));
-    const constraintsOf = (placement: { notOnNodes: readonly string[] }) => placement.notOnNodes.map((n) => Constraint.notOnNode(n));
     // The suffix names this environment's Consul world: its own services and the ones it reaches.
     const suffix = env.consul.serviceSuffix;
     const shared = {
@@ -117,11 +110,11 @@ export class DashboardStack extends TerraformStack {
       threads: web.threads,
       preload: web.preload,
       resources: web.resources,
-      update: rollingUpdate(web.update),
-      ...(web.healthCheck ? { healthCheck: httpCheck(web.healthCheck) } : {}),
-      ...(web.shutdownDelay ? { shutdownDelay: Duration.parse(web.shutdownDelay) } : {}),
-      mounts: mountsOf(web.mounts),
-      constraints: constraintsOf(web.placement),
+      update: web.update,
+      healthCheck: web.healthCheck,
+      shutdownDelay: web.shutdownDelay,
+      mounts: web.mounts,
+      constraints: web.placement,
     });
     for (const worker of env.workers) {
       new SidekiqGroup(this.job, worker.name, {
@@ -132,11 +125,11 @@ export class DashboardStack extends TerraformStack {
         concurrency: worker.concurrency,
         count: worker.count,
         resources: worker.resources,
-        ...(worker.shutdownTimeout ? { shutdownTimeout: Duration.parse(worker.shutdownTimeout) } : {}),
-        ...(worker.killTimeout ? { killTimeout: Duration.parse(worker.killTimeout) } : {}),
-        ...(worker.update ? { update: rollingUpdate(worker.update) } : {}),
-        mounts: mountsOf(worker.mounts),
-        constraints: constraintsOf(worker.placement),
+        shutdownTimeout: worker.shutdownTimeout,
+        killTimeout: worker.killTimeout,
+        update: worker.update,
+        mounts: worker.mounts,
+        constraints: worker.placement,
       });
     }
   }
@@ -157,7 +150,7 @@ export class DashboardStack extends TerraformStack {
       environment: env.name,
       group: config.group,
       command: config.command,
-      timeoutSeconds: Duration.parse(config.timeout).toNanoseconds() / 1e9,
+      timeoutSeconds: config.timeout.toNanoseconds() / 1e9,
       nomad: { address, region, namespace, caFile, skipVerify },
     };
     return new ReleaseStep(this, 'release', {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironment } from '../../config/load';
 import { production } from '../../config/production';
-import { environmentSchema, httpCheck, rollingUpdate } from '../../config/schema';
+import { environmentSchema } from '../../config/schema';
 import { ContainerImage } from '../../constructs/image/container-image';
 import { ConnectService } from '../../constructs/nomad/connect';
 import { Duration } from '../../constructs/nomad/duration';
@@ -49,6 +49,11 @@ interface Rule<T> {
   readonly build: (value: T) => unknown;
   readonly values: readonly T[];
 }
+
+/** Config's text in the constructs' terms, written out here so the construct's verdict owes nothing to the schema: durations parsed, canaries promoted by Nomad. */
+const durations = (fields: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' && k !== 'path' ? Duration.parse(v) : v]));
+const asUpdate = ({ canary, ...u }: { canary?: number }) => ({ ...durations(u), ...(canary === undefined ? {} : { canary, autoPromote: canary > 0 }) });
 
 const task = (props: object) => {
   const { job } = newJob();
@@ -193,7 +198,7 @@ const RULES: Record<string, Rule<any>> = {
   'rolling update with deadlines and canaries': {
     path: 'web.update',
     set: (e, v) => (e.web.update = v),
-    build: (v) => new PumaGroup(newJob().job, 'web', { image: IMAGE, resources, update: rollingUpdate(v) }),
+    build: (v) => new PumaGroup(newJob().job, 'web', { image: IMAGE, resources, update: asUpdate(v) }),
     values: [
       { healthyDeadline: '2m', progressDeadline: '3m' },
       { progressDeadline: '4m' },
@@ -205,13 +210,13 @@ const RULES: Record<string, Rule<any>> = {
   'sidekiq update over its defaults': {
     path: 'workers[0].update',
     set: (e, v) => (e.workers[0].update = v),
-    build: (v) => new SidekiqGroup(newJob().job, 'w', { groupName: 'w', image: IMAGE, resources, queues: ['q'], update: rollingUpdate(v) }),
+    build: (v) => new SidekiqGroup(newJob().job, 'w', { groupName: 'w', image: IMAGE, resources, queues: ['q'], update: asUpdate(v) }),
     values: [{ progressDeadline: '10m' }, { progressDeadline: '2m' }, { healthyDeadline: '6m' }],
   },
   'puma health check': {
     path: 'web.healthCheck',
     set: (e, v) => (e.web.healthCheck = v),
-    build: (v) => new PumaGroup(newJob().job, 'web', { image: IMAGE, resources, healthCheck: httpCheck(v) }),
+    build: (v) => new PumaGroup(newJob().job, 'web', { image: IMAGE, resources, healthCheck: durations(v) }),
     values: [{ path: '/' }, { path: 'up' }, { interval: '5s', timeout: '6s' }, { timeout: '500ms' }],
   },
   'sidekiq stop timings': {
@@ -220,8 +225,7 @@ const RULES: Record<string, Rule<any>> = {
     build: (v) =>
       new SidekiqGroup(newJob().job, 'w', {
         groupName: 'w', image: IMAGE, resources, queues: ['q'],
-        ...(v.shutdownTimeout ? { shutdownTimeout: Duration.parse(v.shutdownTimeout) } : {}),
-        ...(v.killTimeout ? { killTimeout: Duration.parse(v.killTimeout) } : {}),
+        ...durations(v),
       }),
     values: [{ shutdownTimeout: '10s' }, { killTimeout: '25s' }, { killTimeout: '26s' }, { shutdownTimeout: '1500ms' }, { shutdownTimeout: '40s', killTimeout: '45s' }],
   },

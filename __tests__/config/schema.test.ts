@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironment, parseEnvironment } from '../../config/load';
 import { production } from '../../config/production';
 import type { EnvironmentInput } from '../../config/schema';
+import { Duration } from '../../constructs/nomad/duration';
+import { Volume } from '../../constructs/nomad/volume';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +91,71 @@ describe('environment schema', () => {
       e.workers[0].queues = [];
     });
     expect(text.split('\n').filter((l) => l.startsWith('  - '))).toHaveLength(2);
+  });
+});
+
+describe('the parsed environment holds what the constructs take', () => {
+  const parsed = (change: (e: any) => void = () => {}) => {
+    const input = structuredClone(valid()) as any;
+    change(input);
+    return parseEnvironment(input);
+  };
+
+  it('durations as Durations, with their nanoseconds', () => {
+    const env = parsed((e) => Object.assign(e.workers[0], { shutdownTimeout: '40s', killTimeout: '1m30s' }));
+    expect(env.job.deployTimeout).toBeInstanceOf(Duration);
+    expect(env.job.deployTimeout!.toNanoseconds()).toBe(1800e9);
+    expect(env.release!.timeout.toNanoseconds()).toBe(1800e9);
+    expect(parsed((e) => (e.web.shutdownDelay = '250ms')).web.shutdownDelay!.toNanoseconds()).toBe(250e6);
+    expect([env.workers[0]!.shutdownTimeout!.toNanoseconds(), env.workers[0]!.killTimeout!.toNanoseconds()]).toEqual([40e9, 90e9]);
+  });
+
+  it("a rolling update in the construct's shape: durations parsed, canaries promoted by Nomad, fields left out absent", () => {
+    expect(parsed().web.update).toStrictEqual({
+      maxParallel: 1, minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10),
+      canary: 0, autoPromote: false, autoRevert: true,
+    });
+    expect(parsed((e) => (e.workers[0].update = { canary: 2 })).workers[0]!.update).toStrictEqual({ canary: 2, autoPromote: true });
+    expect(parsed((e) => (e.workers[0].update = { progressDeadline: '6m' })).workers[0]!.update).toStrictEqual({ progressDeadline: Duration.minutes(6) });
+  });
+
+  it("a health check in PumaGroup's shape, fields left out absent", () => {
+    expect(parsed().web.healthCheck).toStrictEqual({ path: '/', interval: Duration.seconds(10), timeout: Duration.seconds(5) });
+    expect(parsed((e) => (e.web.healthCheck = { path: '/up' })).web.healthCheck).toStrictEqual({ path: '/up' });
+  });
+
+  it('mounts with the Volume they mount: the one declared under its name, whichever group mounts it', () => {
+    const env = parsed((e) => {
+      e.volumes.uploads = { source: 'uploads-host', readOnly: true };
+      e.workers[0].mounts = [{ volume: 'uploads', path: '/srv/uploads' }];
+    });
+    const [web] = env.web.mounts;
+    expect(web!.volume).toBeInstanceOf(Volume);
+    expect([web!.volume.render(), web!.path]).toEqual([{ Name: 'rails', Type: 'host', Source: 'rails', ReadOnly: false }, '/workspace/public/system']);
+    expect(env.workers.find((w) => w.name === 'sidekiq-default')!.mounts[0]!.volume).toBe(web!.volume);
+    expect(env.workers[0]!.mounts.map((m) => [m.volume.render(), m.path])).toEqual([[{ Name: 'uploads', Type: 'host', Source: 'uploads-host', ReadOnly: true }, '/srv/uploads']]);
+  });
+
+  it("placement as the groups' constraints", () => {
+    const env = parsed();
+    expect(env.web.placement).toEqual([]);
+    expect(env.workers.find((w) => w.name === 'sidekiq-long')!.placement.map((c) => c.render())).toEqual([{ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' }]);
+  });
+
+  it('refuses a mount of an undeclared volume as the one error, naming its path', () => {
+    const text = errorFor((e) => (e.web.mounts = [{ volume: 'uploads', path: '/x' }]));
+    expect(text.split('\n').slice(1)).toEqual(["  - web.mounts[0].volume: volume 'uploads' is not declared under volumes (declared: rails)"]);
+  });
+
+  it.each<[string, (e: any) => void, string]>([
+    ['an update', (e) => (e.web.update.minHealthyTime = '30'), 'web.update.minHealthyTime'],
+    ['a health check', (e) => (e.web.healthCheck.timeout = '5'), 'web.healthCheck.timeout'],
+    ["a worker's stop timings", (e) => (e.workers[0].killTimeout = '30'), 'workers[sidekiq-constant].killTimeout'],
+    ["a worker's stop timings, with a shutdown timeout sidekiq cannot take", (e) => (e.workers[0].shutdownTimeout = '1500ms'), 'workers[sidekiq-constant].shutdownTimeout'],
+  ])('a duration refused in %s is said once, at its field', (_, change, path) => {
+    const lines = errorFor(change).split('\n').slice(1);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^  - ${path.replace(/[[\]]/g, '\\$&')}: `));
   });
 });
 

@@ -125,7 +125,7 @@ describe('production\'s capacity', () => {
   });
 
   it('has no room for a web canary: one is refused at synth, naming node-railsweb', () => {
-    const withCanary = { ...environment, web: { ...environment.web, update: { ...environment.web.update, canary: 1 } } };
+    const withCanary = { ...environment, web: { ...environment.web, update: { ...environment.web.update, canary: 1, autoPromote: true } } };
     const app = Testing.app();
     new DashboardStack(app, 'production', { environment: withCanary, projectDir: REPO_ROOT });
     expect(() => Testing.synth(app.node.findChild('production') as DashboardStack, true)).toThrow(
