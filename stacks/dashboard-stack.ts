@@ -135,6 +135,18 @@ export class DashboardStack extends TerraformStack {
   }
 
   /**
+   * cdktf resolves every element of every stack once before it synthesizes them, only to find
+   * references into other stacks (for which it adds outputs and remote state). An environment's
+   * stack refers to nothing outside itself: each has its own state and shares no resource. That
+   * pass was a third of synth's time, so it is skipped; the backend it would default is ensured.
+   * (A reference into another stack would reach Terraform as an undeclared resource, which it
+   * refuses at plan; app.test.ts proves the output equals what the full pass gives.)
+   */
+  override prepareStack(): void {
+    this.ensureBackendExists();
+  }
+
+  /**
    * The release step: `commands/release.ts`, run by Terraform once per new image, before the
    * job (README, "Release step"). It gets the jobspec about to be registered and the release
    * settings through its environment; Nomad's address and token it inherits from the deploy's.
