@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConnectService } from '../../constructs/nomad/connect';
 import { Constraint } from '../../constructs/nomad/constraint';
 import { Duration } from '../../constructs/nomad/duration';
-import { escapeTerraformTemplates } from '../../constructs/nomad/terraform-escape';
+import { Lazy, Testing, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
+import { escapeTerraformTemplates, terraformText } from '../../constructs/nomad/terraform-escape';
 import { Volume } from '../../constructs/nomad/volume';
 
 describe('Duration', () => {
@@ -123,5 +124,30 @@ describe('escapeTerraformTemplates', () => {
 
   it('leaves cdktf token markers, which become Terraform references', () => {
     expect(escapeTerraformTemplates('a@${TfToken[TOKEN.12]}')).toBe('a@${TfToken[TOKEN.12]}');
+  });
+});
+
+describe('terraformText', () => {
+  let produced: string | undefined;
+  /** What an output whose value is produced by terraformText synthesizes to; `produced` is what it handed cdktf. */
+  const synthesized = (text: (stack: TerraformStack) => string) => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    const value = Lazy.stringValue({ produce: (context) => (produced = terraformText(text(stack), context)) });
+    new TerraformOutput(stack, 'out', { value });
+    return JSON.parse(Testing.synth(stack)).output.out.value as string;
+  };
+
+  it('escapes Nomad interpolations and puts in the Terraform references tokens stand for, as cdktf would', () => {
+    const text = (stack: TerraformStack) => {
+      const digest = new TerraformVariable(stack, 'digest', { type: 'string' }).stringValue;
+      return `{"image":"app@${digest}","dir":"\${NOMAD_ALLOC_DIR}","n":"${new TerraformVariable(stack, 'n', { type: 'string' }).stringValue}"}`;
+    };
+    expect(synthesized(text)).toBe('{"image":"app@${var.digest}","dir":"$${NOMAD_ALLOC_DIR}","n":"${var.n}"}');
+    // Nothing left for cdktf to split: the text it was handed is the text it wrote.
+    expect(produced).toBe('{"image":"app@${var.digest}","dir":"$${NOMAD_ALLOC_DIR}","n":"${var.n}"}');
+  });
+
+  it('refuses a token that is not a string where its text goes', () => {
+    expect(() => synthesized(() => `a${Lazy.anyValue({ produce: () => ({ not: 'text' }) })}`)).toThrow(/resolved to \{"not":"text"\}, not to a string/);
   });
 });

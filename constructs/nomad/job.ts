@@ -7,7 +7,7 @@ import { constructError } from './construct-error';
 import { duplicates } from './duplicates';
 import type { Duration } from './duration';
 import { TaskGroup } from './group';
-import { escapeTerraformTemplates } from './terraform-escape';
+import { terraformText } from './terraform-escape';
 import { rule } from './rule';
 import { isUnresolved } from './tokens';
 
@@ -73,7 +73,7 @@ export class NomadJob extends Construct {
     if (badDatacenters) throw constructError(this, `job '${props.jobId}': datacenters ${badDatacenters}`);
     this.jobId = props.jobId;
     this.resource = new NomadJobResource(this, 'job', {
-      jobspec: Lazy.stringValue({ produce: () => this.renderJobspec() }),
+      jobspec: Lazy.stringValue({ produce: (context) => terraformText(this.jobspecJson(), context) }),
       json: true,
       ...(props.waitForDeployment
         ? { detach: false, timeouts: { create: props.waitForDeployment.toString(), update: props.waitForDeployment.toString() } }
@@ -109,15 +109,14 @@ export class NomadJob extends Construct {
   }
 
   /**
-   * The jobspec as the provider receives it: compact JSON, Nomad interpolations escaped.
-   * Compact, because cdktf scans the whole string twice per synth (pretty, it was twice the
-   * size, and a sixth of synth's time); Terraform's plan shows a JSON string as a structural
-   * diff whatever its layout, and the provider compares jobspecs parsed, so layout alone
-   * never shows as a change.
+   * The jobspec as the provider receives it (once `terraformText` has escaped Nomad's
+   * interpolations and put in the Terraform references): compact JSON. Terraform's plan shows a
+   * JSON string as a structural diff whatever its layout, and the provider compares jobspecs
+   * parsed, so layout never shows as a change; pretty, it was twice the text to synthesize.
    */
-  renderJobspec(): string {
+  private jobspecJson(): string {
     const document: JobDocument = { Job: this.render() };
-    return escapeTerraformTemplates(JSON.stringify(document));
+    return JSON.stringify(document);
   }
 
   private validateGroups(): string[] {

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { type ITerraformDependable, Lazy, TerraformResource } from 'cdktf';
-import { escapeTerraformTemplates } from '../nomad/terraform-escape';
+import { escapeTerraformTemplates, terraformText } from '../nomad/terraform-escape';
 
 export interface ReleaseStepProps {
   /**
@@ -37,7 +37,7 @@ export class ReleaseStep extends Construct {
   constructor(scope: Construct, id: string, props: ReleaseStepProps) {
     super(scope, id);
     const environment = Object.fromEntries(
-      Object.entries(props.environment ?? {}).map(([k, v]) => [k, Lazy.stringValue({ produce: () => escapeTerraformTemplates(typeof v === 'function' ? v() : v) })]),
+      Object.entries(props.environment ?? {}).map(([k, v]) => [k, Lazy.stringValue({ produce: (context) => terraformText(typeof v === 'function' ? v() : v, context) })]),
     );
     // Terraform's built-in `terraform_data` (1.4+; we require 1.5), rendered directly: cdktf's
     // DataResource class checks the Terraform version at every synth by running `terraform version`,
