@@ -16,8 +16,22 @@ case ":$PATH:" in
   *) export PATH="$DASHBOARD_TOOLS_DIR/bin:$PATH" ;;
 esac
 export TF_CLI_CONFIG_FILE="$DASHBOARD_TOOLS_DIR/terraform.rc"
+# Where this file is: bash names it in BASH_SOURCE, zsh in %x (each read through eval, which
+# other shells never parse); a plain sh cannot say, so there it is read from the project root.
+if [ -n "${BASH_VERSION:-}" ]; then
+  eval '_dashboard_tools_here="$(dirname "${BASH_SOURCE[0]}")"'
+elif [ -n "${ZSH_VERSION:-}" ]; then
+  eval '_dashboard_tools_here="$(dirname "${(%):-%x}")"'
+else
+  _dashboard_tools_here=.ci/tools
+fi
 # cdktf runs `terraform providers lock` against the registry after init; this wrapper makes that
 # lock read the mirror instead (see the script). Unset it to lock against the registry.
-export TERRAFORM_BINARY_NAME="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)/terraform-with-mirror"
+if [ -x "$_dashboard_tools_here/terraform-with-mirror" ]; then
+  export TERRAFORM_BINARY_NAME="$(cd "$_dashboard_tools_here" && pwd)/terraform-with-mirror"
+else
+  echo "warning: cannot tell where .ci/tools/env.sh is (source it from bash or zsh, or from the project root): TERRAFORM_BINARY_NAME not set" >&2
+fi
+unset _dashboard_tools_here
 # cdktf and Terraform ask HashiCorp's checkpoint service for updates; offline that prints errors.
 export CHECKPOINT_DISABLE=1
