@@ -162,7 +162,7 @@ export class DashboardStack extends TerraformStack {
       environment: env.name,
       group: config.group,
       command: config.command,
-      timeoutSeconds: config.timeout.toNanoseconds() / 1e9,
+      timeoutSeconds: config.timeout.toSeconds(),
       nomad: { address, region, namespace, caFile, skipVerify },
     };
     return new ReleaseStep(this, 'release', {

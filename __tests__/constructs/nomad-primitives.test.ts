@@ -17,6 +17,11 @@ describe('Duration', () => {
     expect(Duration.parse(text).toNanoseconds()).toBe(ns);
   });
 
+  it('says itself in seconds, fractions kept', () => {
+    expect(Duration.parse('1m30s').toSeconds()).toBe(90);
+    expect(Duration.parse('1500ms').toSeconds()).toBe(1.5);
+  });
+
   it('prints the shortest exact notation', () => {
     expect(Duration.seconds(90).toString()).toBe('1m30s');
     expect(Duration.millis(1500).toString()).toBe('1s500ms');

@@ -48,6 +48,11 @@ export class Duration {
     return this.ns;
   }
 
+  /** In seconds, fractions kept (sidekiq's -t, a release's timeout). */
+  toSeconds(): number {
+    return this.ns / UNIT_NS.s;
+  }
+
   /** "30s", "5m", "1m30s": the shortest of Nomad's notations that says it exactly. */
   toString(): string {
     let rest = this.ns;

@@ -100,7 +100,7 @@ export class SidekiqGroup extends RailsProcessGroup {
     super(scope, id, {
       ...props,
       taskName: props.taskName ?? 'sidekiq',
-      command: ['sidekiq', ...props.queues.flatMap((q) => ['-q', q]), '-c', String(concurrency), '-t', String(shutdown.toNanoseconds() / 1e9)],
+      command: ['sidekiq', ...props.queues.flatMap((q) => ['-q', q]), '-c', String(concurrency), '-t', String(shutdown.toSeconds())],
       service: { name: props.serviceName ?? props.groupName, tags: props.serviceTags ?? ['app', 'sidekiq'] },
       killTimeout,
       killSignal: SIDEKIQ_STOP_SIGNAL,
