@@ -140,7 +140,7 @@ export class DashboardStack extends TerraformStack {
    * stack refers to nothing outside itself: each has its own state and shares no resource. That
    * pass was a third of synth's time, so it is skipped; the backend it would default is ensured.
    * (A reference into another stack would reach Terraform as an undeclared resource, which it
-   * refuses at plan; app.test.ts proves the output equals what the full pass gives.)
+   * refuses at plan; stack-preparation.test.ts proves the output equals what the full pass gives.)
    */
   override prepareStack(): void {
     this.ensureBackendExists();
