@@ -79,6 +79,17 @@ describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
     expect(jobIds(edited.outdir)).toEqual([sameLength]);
   }, 30_000);
 
+  it('runs past a code cache V8 refuses (another node wrote it, or it is damaged), and writes it again', () => {
+    expect(synth(checkout).status).toBe(0);
+    const [program] = builds(checkout);
+    const cache = join(checkout, '.build', `${program}.v8`);
+    writeFileSync(cache, 'not a code cache');
+    const run = synth(checkout);
+    expect(run.status).toBe(0);
+    expect(jobIds(run.outdir)).toHaveLength(1);
+    expect(readFileSync(cache).length).toBeGreaterThan(1000);
+  });
+
   it('writes what main.ts run by tsx writes', () => {
     const compiled = synth(REPO_ROOT);
     const direct = runApp({});
