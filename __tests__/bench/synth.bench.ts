@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: how long synth takes, and what of it is cdktf's own load time.
  *  1. the app's synth of all stacks: cdktf.json's "app" command, run as `cdktf synth` runs it
- *     (a shell, CDKTF_OUTDIR), once compiled (the first run, which may compile, is not counted);
+ *     (a shell, CDKTF_OUTDIR), once compiled (the first run, which may compile, is not counted;
+ *     median of 15, BENCH_SYNTH_RUNS);
  *  2. the floor: plain node loading cdktf, constructs and the provider modules the app uses;
  *  3. their ratio (goal <= 1.5);
  *  4. the synth of one stack with 7 and with 100 sidekiq groups (in process, after warm-up);
@@ -23,6 +24,8 @@ import { DashboardStack } from '../../stacks/dashboard-stack';
 import { FIXTURE_APP, FIXTURE_CONFIG, fixtureEdge, REPO_ROOT } from '../support/synth';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** The app's synth beside its floor: a process each, a fifth of a second, so more runs cost little and steady the ratio. */
+const SYNTH_RUNS = Number(process.env.BENCH_SYNTH_RUNS ?? 15);
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,9 +36,9 @@ function median(xs: number[]): number {
  * Shell commands run from the project as cdktf runs its app (told an outdir, the fixture app as
  * the checkout), taking turns so that a busy machine slows each alike. Medians, by command.
  */
-function timeCommands(commands: readonly string[]): number[] {
+function timeCommands(commands: readonly string[], runs: number): number[] {
   const times = commands.map((): number[] => []);
-  for (let i = 0; i < RUNS + 1; i++) {
+  for (let i = 0; i < runs + 1; i++) {
     commands.forEach((command, c) => {
       const outdir = mkdtempSync(join(tmpdir(), 'bench-out-'));
       const started = process.hrtime.bigint();
@@ -114,8 +117,8 @@ function benchContextHash(): void {
 const fmt = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 process.stdout.write(`synth benchmarks (median of ${RUNS} runs; node ${process.version})\n`);
 const appCommand = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdktf.json'), 'utf8')) as { app: string }).app;
-const [app, floor] = timeCommands([appCommand, 'node __tests__/bench/imports-only.cjs']) as [number, number];
-process.stdout.write(`  app synth, all stacks (${appCommand}): ${fmt(app)}\n`);
+const [app, floor] = timeCommands([appCommand, 'node __tests__/bench/imports-only.cjs'], SYNTH_RUNS) as [number, number];
+process.stdout.write(`  app synth, all stacks (${appCommand}, median of ${SYNTH_RUNS}): ${fmt(app)}\n`);
 process.stdout.write(`  node loading cdktf + providers only: ${fmt(floor)}\n`);
 process.stdout.write(`  ratio app / floor (goal <= 1.5):     ${(app / floor).toFixed(2).padStart(9)}\n`);
 for (const n of [7, 100]) {
