@@ -83,8 +83,10 @@ function compile(files, target) {
   const program = `'use strict';\n// Compiled by .ci/synth-app.cjs from ${files.length} sources. Do not edit: it is rebuilt when they change.\nconst sources = {\n${modules.join('\n')}\n};\n${LOADER}`;
   writeWhole(target, program);
   for (const entry of readdirSync(BUILD)) {
-    const program = /^(app-[0-9a-f]{16}\.js)(\.v8)?$/.exec(entry)?.[1];
-    if (program && join(BUILD, program) !== target) rmSync(join(BUILD, entry), { force: true });
+    const program = join(BUILD, entry);
+    if (!/^app-[0-9a-f]{16}\.js$/.test(entry) || program === target) continue;
+    rmSync(program, { force: true });
+    rmSync(codeCacheOf(program), { force: true });
   }
 }
 
@@ -132,13 +134,18 @@ function program(files) {
   return target;
 }
 
+/** Where V8's code cache of a compiled program is kept: beside it. */
+function codeCacheOf(program) {
+  return `${program}.v8`;
+}
+
 /**
  * Runs the program from V8's code cache (.build/app-<hash>.js.v8), which the first run writes
  * once main() is done, so that it holds every function synth compiled, not only the top level.
  * A cache V8 refuses (another node) is written again.
  */
 function run(target) {
-  const cacheFile = `${target}.v8`;
+  const cacheFile = codeCacheOf(target);
   const script = new Script(wrap(readFileSync(target, 'utf8')), {
     filename: target,
     ...(existsSync(cacheFile) ? { cachedData: readFileSync(cacheFile) } : {}),
