@@ -173,9 +173,19 @@ describe('the production job', () => {
       expect(stack.variable![`config_${key}`].default).toBe(`${FIXTURE_CONFIG}/config/${f}`);
     }
     expect(items.env_SECRET_KEY_BASE).toBe('${chomp(sensitive(file(var.config_env_SECRET_KEY_BASE)))}');
-    expect(stack.variable!.config_env_SECRET_KEY_BASE.validation[0].error_message).toBe(
+    expect(stack.variable!.config_env_SECRET_KEY_BASE.validation.map((v: { error_message: string }) => v.error_message)).toEqual([
       `There is no value for SECRET_KEY_BASE at ${FIXTURE_CONFIG}/env/SECRET_KEY_BASE. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
-    );
+      `The value for SECRET_KEY_BASE at ${FIXTURE_CONFIG}/env/SECRET_KEY_BASE is empty (nothing but white space): the app would start without it. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+    ]);
+  });
+
+  it.each(CONFIG_FILES)('a deploy refuses an empty %s, naming it, before YAML would fail on it', (f) => {
+    const rules = stack.variable![`config_file_${f.replace('.', '_')}`].validation.map((v: { error_message: string }) => v.error_message);
+    expect(rules).toEqual([
+      `There is no ${f} at ${FIXTURE_CONFIG}/config/${f} (the app reads it at /workspace/config/${f}). Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+      `The file ${f} at ${FIXTURE_CONFIG}/config/${f} is empty (nothing but white space and comments): the app would read nothing at /workspace/config/${f}. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+      `The file ${f} at ${FIXTURE_CONFIG}/config/${f} is empty (nothing but white space and comments): the app would read nothing at /workspace/config/${f}. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+    ]);
   });
 });
 

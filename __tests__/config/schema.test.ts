@@ -5,7 +5,7 @@ import type { EnvironmentInput } from '../../config/schema';
 import { Duration } from '../../constructs/nomad/duration';
 import { Volume } from '../../constructs/nomad/volume';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT, fixtureEdge, jobOf, synthEnvironment } from '../support/synth';
@@ -239,6 +239,21 @@ describe('runtime configuration at synth', () => {
       const env = loadEnvironment('production', fixtureEdge({ DASHBOARD_CONFIG_DIR: dir }), { log: (m) => logged.push(m) });
       expect(env.runtimeConfig?.source).toBe(dir);
       expect(logged).toEqual([`production: a deploy needs config/secrets.yml, env/SECRET_KEY_BASE in ${dir} (DASHBOARD_CONFIG_DIR): synth goes on without them`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('empty items (nothing but white space) warn, naming each, and never print what a file holds', () => {
+    const dir = copyOfFixture();
+    try {
+      writeFileSync(join(dir, 'config/database.yml'), '');
+      writeFileSync(join(dir, 'env/SECRET_KEY_BASE'), ' \n\t\n');
+      writeFileSync(join(dir, 'config/secrets.yml'), 'production:\n  secret_key_base: canary-4410\n');
+      const logged: string[] = [];
+      loadEnvironment('production', fixtureEdge({ DASHBOARD_CONFIG_DIR: dir }), { log: (m) => logged.push(m) });
+      expect(logged).toEqual([`production: config/database.yml, env/SECRET_KEY_BASE in ${dir} (DASHBOARD_CONFIG_DIR) are empty, and a deploy refuses an empty value: synth goes on`]);
+      expect(logged.join('\n')).not.toContain('canary-4410');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -42,8 +42,8 @@ const SIGNAL = /^SIG[A-Z0-9]+$/;
  * plans and stores it as an item of a Nomad Variable; every task renders the items with templates,
  * files into `secrets/` bind-mounted read-only where the app reads them, env vars into its
  * environment. A changed value changes the variable, not the jobspec: the tasks restart (or get
- * a signal) with the same job version. A missing source, or a YAML file that does not parse, stops
- * a deploy before anything is applied, naming it (and the line).
+ * a signal) with the same job version. A missing or empty source (nothing but white space), or a
+ * YAML file that does not parse, stops a deploy before anything is applied, naming it (and the line).
  */
 export class RuntimeConfig extends Construct {
   /** The variable items, by key: Terraform expressions, read at plan time. */
@@ -75,10 +75,12 @@ export class RuntimeConfig extends Construct {
       const name = file.target.split('/').pop()!;
       const key = `file_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
       claim(key, `file '${file.target}'`);
+      const yaml = /\.ya?ml$/.test(name);
       const check = DeployCheck.pathExists(this, `config_${key}`, {
         path: file.source,
         message: `There is no ${name} at ${file.source} (the app reads it at ${file.target}). ${props.missingSource}`,
-        yaml: /\.ya?ml$/.test(name),
+        yaml,
+        emptyMessage: `The file ${name} at ${file.source} is empty (nothing but white space${yaml ? ' and comments' : ''}): the app would read nothing at ${file.target}. ${props.missingSource}`,
       });
       items[key] = check.fileText();
       return { ...file, key };
@@ -91,6 +93,7 @@ export class RuntimeConfig extends Construct {
       const check = DeployCheck.pathExists(this, `config_${key}`, {
         path: variable.source,
         message: `There is no value for ${variable.name} at ${variable.source}. ${props.missingSource}`,
+        emptyMessage: `The value for ${variable.name} at ${variable.source} is empty (nothing but white space): the app would start without it. ${props.missingSource}`,
       });
       items[key] = check.fileText({ chomp: true });
       return { ...variable, key };
