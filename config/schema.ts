@@ -201,8 +201,14 @@ const runtimeConfig = z
     files: z.array(z.string().regex(/^[^/.][^\0]*$/, 'must be a path relative to appRoot, such as "config/application.yml"')).default([]),
     /** Environment variables the app reads; each value is the file `env/<NAME>` in `source`. */
     env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are letters, digits and "_"')).default([]),
-    /** What a changed value does to running tasks: restart them, or send them a signal. */
-    onChange: z.union([z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()]).default('restart'),
+    /**
+     * What a changed value does: `rollout`, a new job version rolled out group by group (update
+     * strategy, health, auto-revert); `restart`, every task restarted at once; or a signal sent to
+     * every task at once (README, "Runtime configuration").
+     */
+    onChange: z
+      .union([z.literal('rollout'), z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()])
+      .default('rollout'),
   })
   .strict();
 

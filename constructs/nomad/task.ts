@@ -112,6 +112,7 @@ export class DockerTask extends Construct {
   render(): Task {
     const { image, command, resources, env, pullAuth, runtimeConfig, killTimeout, killSignal } = this.props;
     const mounts = runtimeConfig?.dockerMounts() ?? [];
+    const meta = runtimeConfig?.taskMeta() ?? {};
     const templates = [...(pullAuth ? [pullAuth.template()] : []), ...(runtimeConfig?.templates() ?? [])];
     const config: DockerDriverConfig = {
       image: image.reference,
@@ -142,6 +143,7 @@ export class DockerTask extends Construct {
         : {}),
       ...(killTimeout ? { KillTimeout: killTimeout.toNanoseconds() } : {}),
       ...(killSignal ? { KillSignal: killSignal } : {}),
+      ...(Object.keys(meta).length > 0 ? { Meta: meta } : {}),
     };
   }
 }
