@@ -259,6 +259,15 @@ describe('runtime configuration at synth', () => {
     }
   });
 
+  it('refuses a signal for a change when env vars are declared (Nomad: "cannot use signals with env var templates"), at onChange', () => {
+    const input = production(fixtureEdge()) as EnvironmentInput;
+    input.runtimeConfig = { ...input.runtimeConfig!, onChange: { signal: 'SIGHUP' } };
+    expect(() => parseEnvironment(input, 'production')).toThrow(
+      "runtimeConfig.onChange: onChange signal SIGHUP cannot reach env vars (SECRET_KEY_BASE): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'",
+    );
+    expect(() => parseEnvironment({ ...input, runtimeConfig: { ...input.runtimeConfig!, env: [] } }, 'production')).not.toThrow();
+  });
+
   it('the default directory is runtime-config/ in this checkout, which git ignores', () => {
     const env = loadEnvironment('production', { env: { DASHBOARD_SOURCE: FIXTURE_APP }, cwd: REPO_ROOT }, { log: () => {} });
     expect(env.runtimeConfig?.source).toBe(join(REPO_ROOT, 'runtime-config'));

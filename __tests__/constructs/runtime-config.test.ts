@@ -2,12 +2,14 @@ import { Testing, TerraformStack } from 'cdktf';
 import { describe, expect, it } from 'vitest';
 import { type ChangeAction, RuntimeConfig } from '../../constructs/nomad/runtime-config';
 
-function build(onChange?: ChangeAction) {
+const SECRET_KEY_BASE = [{ name: 'SECRET_KEY_BASE', source: '/ops/env/SECRET_KEY_BASE' }];
+
+function build(onChange?: ChangeAction, env = SECRET_KEY_BASE) {
   const stack = new TerraformStack(Testing.app(), 'test');
   const config = new RuntimeConfig(stack, 'runtime_config', {
     variablePath: 'nomad/jobs/app',
     files: [{ source: '/ops/config/database.yml', target: '/app/config/database.yml' }],
-    env: [{ name: 'SECRET_KEY_BASE', source: '/ops/env/SECRET_KEY_BASE' }],
+    env,
     ...(onChange ? { onChange } : {}),
     missingSource: 'Put it in /ops.',
   });
@@ -27,16 +29,20 @@ describe('RuntimeConfig', () => {
   });
 
   it.each([
-    [{ mode: 'restart' } as const, 'restart', undefined],
-    [{ mode: 'signal', signal: 'SIGHUP' } as const, 'signal', 'SIGHUP'],
-  ])('%o: every task restarted or signalled in place, no revision and no new job version', (onChange, mode, signal) => {
-    const { config, json } = build(onChange);
-    expect(config.templates().map((t) => [t.ChangeMode, t.ChangeSignal])).toEqual([
-      [mode, signal],
-      [mode, signal],
-    ]);
+    [{ mode: 'restart' } as const, 'restart', undefined, SECRET_KEY_BASE],
+    [{ mode: 'signal', signal: 'SIGHUP' } as const, 'signal', 'SIGHUP', []],
+  ])('%o: every task restarted or signalled in place, no revision and no new job version', (onChange, mode, signal, env) => {
+    const { config, json } = build(onChange, env);
+    expect(config.templates().map((t) => [t.ChangeMode, t.ChangeSignal])).toEqual(config.templates().map(() => [mode, signal]));
+    expect(config.templates()).toHaveLength(env.length > 0 ? 2 : 1);
     expect(config.taskMeta()).toEqual({});
     expect(json.resource?.terraform_data).toBeUndefined();
+  });
+
+  it('refuses a signal with env vars (Nomad 1.6.3 Template.Validate: "cannot use signals with env var templates")', () => {
+    expect(() => build({ mode: 'signal', signal: 'SIGHUP' })).toThrow(
+      "runtime config 'test/runtime_config': onChange signal SIGHUP cannot reach env vars (SECRET_KEY_BASE): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'",
+    );
   });
 
   it('an empty file or env value is refused when Terraform plans, naming the file and where the app reads it', () => {

@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Testing, TerraformStack } from 'cdktf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalEnvironment } from './support/local-environment';
+import { DeployCheck } from '../../constructs/terraform/deploy-check';
+import { LocalEnvironment, toolsEnv } from './support/local-environment';
 import { expectSuccess, Project } from './support/project';
 import { requireProviders } from './support/providers';
 import { rawExecTwin } from './support/twin';
@@ -180,5 +184,66 @@ describe('runtime configuration through a Nomad Variable', () => {
     expect(run.output.replace(/\s+/g, ' ')).toContain(`There is no value for SECRET_KEY_BASE at ${project.config}/env/SECRET_KEY_BASE.`);
     expect(await local.nomad.variableItems('nomad/jobs/rails')).toEqual(items);
     expect((await local.nomad.job('rails'))!.Version).toBe(job.Version);
+  });
+});
+
+/**
+ * The deploy checks of a runtime config file, as real Terraform evaluates them when it plans: a
+ * configuration of the checks' variables alone (no provider), planned once per file.
+ */
+describe('the checks of a file, evaluated by Terraform', () => {
+  let dir: string;
+  const plan = (yaml: boolean, text: string | undefined) => {
+    const stack = new TerraformStack(Testing.app(), 'checks');
+    DeployCheck.pathExists(stack, 'f', { path: '/placeholder', message: 'Missing.', yaml, emptyMessage: 'Empty.' });
+    // Pretty, as cdktf writes it: Terraform quotes the line of the rule that failed, not all of them.
+    writeFileSync(join(dir, 'main.tf.json'), JSON.stringify({ variable: JSON.parse(Testing.synth(stack)).variable }, null, 2));
+    const file = join(dir, 'value');
+    rmSync(file, { force: true });
+    if (text !== undefined) writeFileSync(file, text);
+    const r = spawnSync('terraform', ['plan', '-input=false', '-no-color'], { cwd: dir, env: { ...process.env, ...toolsEnv(), TF_VAR_f: file }, encoding: 'utf8' });
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'deploy-checks-'));
+    writeFileSync(join(dir, 'main.tf.json'), '{}');
+    const init = spawnSync('terraform', ['init', '-input=false', '-no-color'], { cwd: dir, env: { ...process.env, ...toolsEnv() }, encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(init.stderr);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['a YAML file', true, '', 'Empty.'],
+    ['a YAML file', true, ' \n\t\n', 'Empty.'],
+    ['a YAML file', true, '# production:\n  #   password: x\n', 'Empty.'],
+    ['a YAML file', true, '---\n', 'Empty.'],
+    ['a YAML file', true, undefined, 'Missing.'],
+    ['an env value', false, '', 'Empty.'],
+    ['an env value', false, '\n', 'Empty.'],
+    ['an env value', false, undefined, 'Missing.'],
+  ])('%s (YAML: %s) holding %j is refused: %s', (_, yaml, text, message) => {
+    const r = plan(yaml, text);
+    expect(r.status).not.toBe(0);
+    expect(r.output).toContain(message);
+    expect(r.output).not.toContain('yamldecode');
+  });
+
+  it.each([
+    ['a YAML file', true, 'production:\n  adapter: mysql2\n'],
+    ['a YAML file with a comment first', true, '# ours\nproduction: {}\n'],
+    ['an env value', false, 'secret\n'],
+    ['an env value that starts with #', false, '#not-a-comment'],
+  ])('%s (YAML: %s) with content passes', (_, yaml, text) => {
+    const r = plan(yaml, text);
+    expect(r.output).not.toMatch(/Empty\.|Missing\./);
+    expect(r.status, r.output).toBe(0);
+  });
+
+  it('a YAML file that does not parse fails with the parser\'s line, not as empty', () => {
+    const r = plan(true, 'production:\n  password: "x\n  other: y\n');
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/Call to function "yamldecode" failed: on line \d+, column \d+/);
+    expect(r.output).not.toContain('Empty.');
   });
 });

@@ -15,7 +15,8 @@ export const checkJobId = rule(
   (id: string) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id),
   "must start with a letter or digit and hold only letters, digits, '_', '.' and '-'",
 );
-export const checkDatacenters = rule((dcs: readonly string[]) => dcs.length > 0, 'must name at least one datacenter');
+/** Nomad: "Missing job datacenters", "Job datacenter must be non-empty string". */
+export const checkDatacenters = rule((dcs: readonly string[]) => dcs.length > 0 && dcs.every((dc) => dc !== ''), 'must name at least one datacenter, and no empty one');
 
 export interface NomadJobProps {
   /** The job ID. Changing it registers a second job beside the first. */

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { DockerMount, Template } from './api';
 import { DeployCheck } from '../terraform/deploy-check';
 import { Revision } from '../terraform/revision';
+import type { Check } from './rule';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */
 export interface RuntimeFile {
@@ -43,6 +44,15 @@ export interface RuntimeConfigProps {
   readonly missingSource: string;
 }
 
+/**
+ * A signal cannot tell a task of new env vars: a task reads them when it starts, and Nomad refuses a
+ * signal on a template that sets them ("cannot use signals with env var templates").
+ */
+export const checkChangeAction: Check<{ readonly onChange: ChangeAction; readonly envNames: readonly string[] }> = ({ onChange, envNames }) =>
+  onChange.mode === 'signal' && envNames.length > 0
+    ? `onChange signal ${onChange.signal} cannot reach env vars (${envNames.join(', ')}): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'`
+    : undefined;
+
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SIGNAL = /^SIG[A-Z0-9]+$/;
 
@@ -73,6 +83,8 @@ export class RuntimeConfig extends Construct {
     if (this.onChange.mode === 'signal' && !SIGNAL.test(this.onChange.signal)) {
       throw new Error(`${where}: onChange signal '${this.onChange.signal}' must be a signal name such as 'SIGHUP'`);
     }
+    const badChange = checkChangeAction({ onChange: this.onChange, envNames: (props.env ?? []).map((e) => e.name) });
+    if (badChange) throw new Error(`${where}: ${badChange}`);
     const items: Record<string, string> = {};
     const keyOwner = new Map<string, string>();
     const claim = (key: string, owner: string) => {

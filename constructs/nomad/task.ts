@@ -57,7 +57,8 @@ export interface DockerTaskProps {
   readonly killSignal?: string;
 }
 
-export const checkTaskName = rule((name: string) => /^[^/\s]+$/.test(name), "must not be empty or hold '/' or spaces");
+/** Nomad makes a directory of it: "Task name cannot include slashes" (either kind). */
+export const checkTaskName = rule((name: string) => /^[^/\\\s]+$/.test(name), "must not be empty or hold '/', '\\' or spaces");
 export const checkCpu = wholeNumber({ min: 1, unit: 'MHz' });
 export const checkMemoryMB = wholeNumber({ min: 10, why: "Nomad's minimum" });
 export const checkEnvKey = rule((key: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key), "must be letters, digits and '_', not starting with a digit");
