@@ -4,6 +4,7 @@ import { ConnectService } from '../../constructs/nomad/connect';
 import { Constraint } from '../../constructs/nomad/constraint';
 import { Duration } from '../../constructs/nomad/duration';
 import { TaskGroup } from '../../constructs/nomad/group';
+import { NomadJob } from '../../constructs/nomad/job';
 import { DockerTask, type DockerTaskProps } from '../../constructs/nomad/task';
 import { Volume } from '../../constructs/nomad/volume';
 import { IMAGE, newJob, validationErrors } from '../support/tree';
@@ -309,6 +310,13 @@ describe('NomadJob', () => {
       "job 'app': group name 'workers' is used twice",
       "job 'app': service name 'svc' is registered by two groups (Consul would merge them)",
     ]);
+  });
+
+  it('reports an update strategy in a batch job (Nomad 1.6.3 TaskGroup.Validate: "Job type \\"batch\\" does not allow update block")', () => {
+    const { stack } = newJob();
+    const job = new NomadJob(stack, 'once', { jobId: 'once', datacenters: ['dc1'], type: 'batch' });
+    new DockerTask(new TaskGroup(job, 'g', { name: 'g', update: { healthCheck: 'task_states' } }), 't', task());
+    expect(validationErrors(stack)).toContain("job 'once': group 'g' has an update strategy, which a batch job cannot have (it has no deployments)");
   });
 
   it('fails synth, naming the construct path and the rule', () => {

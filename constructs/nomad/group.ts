@@ -174,6 +174,11 @@ export class TaskGroup extends Construct {
     return byName;
   }
 
+  /** True when the group sets an update strategy (Nomad allows one in service jobs only). */
+  get hasUpdate(): boolean {
+    return this.props.update !== undefined;
+  }
+
   /** How long Nomad lets the group's deployment go without an allocation turning healthy before it fails it. */
   get progressDeadline(): Duration {
     return this.props.update?.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;

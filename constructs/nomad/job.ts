@@ -129,6 +129,10 @@ export class NomadJob extends Construct {
     for (const name of duplicates(groups.flatMap((g) => [...new Set(g.serviceNames)]))) {
       errors.push(`${where}: service name '${name}' is registered by two groups (Consul would merge them)`);
     }
+    // Nomad: "Job type \"batch\" does not allow update block".
+    for (const g of this.props.type === 'batch' ? groups.filter((g) => g.hasUpdate) : []) {
+      errors.push(`${where}: group '${g.groupName}' has an update strategy, which a batch job cannot have (it has no deployments)`);
+    }
     const wait = this.props.waitForDeployment;
     for (const g of wait ? groups : []) {
       if (g.progressDeadline.toNanoseconds() === 0 || g.progressDeadline.toNanoseconds() >= wait!.toNanoseconds()) {
