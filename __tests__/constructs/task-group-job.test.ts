@@ -198,6 +198,21 @@ describe('TaskGroup', () => {
     expect(validationErrors(stack)).toContain("group 'g': upstream 'redis' of service 'a' and upstream 'redis-cache' of service 'b' both bind local port 6379");
   });
 
+  it('reports an HTTP check on a dynamic port label (Nomad: "unable to determine local service port for service check"), not on a static one', () => {
+    const { stack, job } = newJob();
+    const check = { path: '/up' };
+    const group = new TaskGroup(job, 'web', {
+      name: 'web',
+      ports: [{ label: 'http' }, { label: 'admin', static: 9000 }],
+      update: { healthCheck: 'checks' },
+      services: [new ConnectService({ name: 'web', port: 'http', httpCheck: check }), new ConnectService({ name: 'web-admin', port: 'admin', httpCheck: check })],
+    });
+    new DockerTask(group, 't', task());
+    expect(validationErrors(stack)).toEqual([
+      "group 'web': service 'web' has an HTTP check on port label 'http', a dynamic port: Nomad exposes a check only on a port it knows at registration (a number, or a static port)",
+    ]);
+  });
+
   it('reports Connect services outside bridge networking', () => {
     const { stack, job } = newJob();
     const group = new TaskGroup(job, 'g', { name: 'g', networkMode: 'host', services: [new ConnectService({ name: 'g' })] });

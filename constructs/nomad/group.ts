@@ -244,6 +244,15 @@ export class TaskGroup extends Construct {
         errors.push(`${where}: service '${service.name}' uses port label '${service.port}', which the group network does not define (defined: ${known})`);
       }
     }
+    // A check exposed past the sidecar needs the port the service listens on at registration: a
+    // number, or the label of a static port. Nomad: "unable to determine local service port for
+    // service check …" (job_endpoint_hook_expose_check.go).
+    for (const service of this.services.filter((s) => s.hasChecks && s.port !== undefined && !s.portIsNumber)) {
+      const port = (this.props.ports ?? []).find((p) => p.label === service.port);
+      if (port && port.static === undefined) {
+        errors.push(`${where}: service '${service.name}' has an HTTP check on port label '${service.port}', a dynamic port: Nomad exposes a check only on a port it knows at registration (a number, or a static port)`);
+      }
+    }
     // In bridge mode the group shares one network namespace: an upstream cannot bind the port a service listens on.
     for (const service of this.services.filter((s) => s.portIsNumber)) {
       for (const other of this.services) {
