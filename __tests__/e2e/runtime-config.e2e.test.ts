@@ -144,10 +144,11 @@ describe('runtime configuration through a Nomad Variable', () => {
     const good = readFileSync(source, 'utf8');
     writeFileSync(source, ''); // `: > env/SECRET_KEY_BASE`
     const run = project.deploy();
+    const npmRun = project.npmDeploy('local', '--auto-approve'); // the operator's path, as the issue ran it
     writeFileSync(source, ' \n');
     const blank = project.deploy();
     writeFileSync(source, good);
-    for (const r of [run, blank]) {
+    for (const r of [run, npmRun, blank]) {
       expect(r.status).not.toBe(0);
       expect(r.output.replace(/\s+/g, ' ')).toContain(`The value for SECRET_KEY_BASE at ${source} is empty (nothing but white space)`);
     }
