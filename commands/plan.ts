@@ -34,7 +34,7 @@ export const planCommand: Command = {
       collectSensitive(tf, redactor);
       const summary = summarize(tf);
       const job = plannedJob(tf, () => synthesizedJobspec(stackDir, summary.job.address));
-      if (job.source === 'synthesized') steps.progress('the image digest is known only after the build: the job is planned with a placeholder image');
+      if (job.source === 'synthesized') steps.progress('the jobspec holds values known only after apply (a new image\'s digest, a new runtime config revision): the job is planned with placeholders');
 
       const nomad = new NomadClient(nomadConnection(environment.nomad, io.env));
       steps.progress(`nomad plan of job '${job.document.Job.ID}' at ${nomad.connection.address}…`);

@@ -77,7 +77,7 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       appRoot: '/workspace',
       files: ['config/application.yml', 'config/database.yml', 'config/secrets.yml'],
       env: ['SECRET_KEY_BASE'],
-      onChange: 'restart',
+      onChange: 'rollout',
     },
     env: {
       RAILS_ENV: 'production',

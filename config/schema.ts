@@ -4,11 +4,12 @@ import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
 import { Constraint } from '../constructs/nomad/constraint';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
-import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
+import { checkConnectGroupName, checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
+import { type ChangeAction, checkChangeAction } from '../constructs/nomad/runtime-config';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
 import { type Check, checkPort } from '../constructs/nomad/rule';
 import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
-import { checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
+import { checkHostVolumeSource, checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
@@ -140,7 +141,8 @@ const healthCheck = z
 /** The puma group. What is left out here is left to PumaGroup's own defaults (PUMA_DEFAULTS). */
 const web = z
   .object({
-    group: z.string().superRefine(obeys(checkGroupName)).optional(),
+    /** PumaGroup's group always has a Connect service. */
+    group: z.string().superRefine(obeys((name: string) => checkGroupName(name) ?? checkConnectGroupName(name))).optional(),
     task: z.string().superRefine(obeys(checkTaskName)).optional(),
     /** With the environment's serviceSuffix, its Consul service name. */
     service: z.string().optional(),
@@ -201,10 +203,21 @@ const runtimeConfig = z
     files: z.array(z.string().regex(/^[^/.][^\0]*$/, 'must be a path relative to appRoot, such as "config/application.yml"')).default([]),
     /** Environment variables the app reads; each value is the file `env/<NAME>` in `source`. */
     env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are letters, digits and "_"')).default([]),
-    /** What a changed value does to running tasks: restart them, or send them a signal. */
-    onChange: z.union([z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()]).default('restart'),
+    /**
+     * What a changed value does: `rollout`, a new job version rolled out group by group (update
+     * strategy, health, auto-revert); `restart`, every task restarted at once; or a signal sent to
+     * every task at once (README, "Runtime configuration").
+     */
+    onChange: z
+      .union([z.literal('rollout'), z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()])
+      .default('rollout'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const onChange: ChangeAction = typeof c.onChange === 'string' ? { mode: c.onChange } : { mode: 'signal', signal: c.onChange.signal };
+    const bad = checkChangeAction({ onChange, envNames: c.env });
+    if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['onChange'], message: bad });
+  });
 
 /**
  * The release step and one-off runs (README, "Release step", "One-off tasks"): batch jobs in
@@ -254,7 +267,7 @@ export const environmentSchema = z
         address: z.string().url().optional(),
         region: z.string().min(1).optional(),
         namespace: z.string().min(1).optional(),
-        datacenters: z.array(z.string().min(1)).superRefine(obeys(checkDatacenters)),
+        datacenters: z.array(z.string()).superRefine(obeys(checkDatacenters)),
         /** A CA certificate file for the Nomad API (operators' NOMAD_CA_PATH). Not a secret. */
         caFile: z.string().min(1).optional(),
         skipVerify: z.boolean().optional(),
@@ -290,7 +303,7 @@ export const environmentSchema = z
     volumes: z
       .record(
         z.string().superRefine(obeys(checkVolumeName)),
-        z.object({ source: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
+        z.object({ source: z.string().superRefine(obeys(checkHostVolumeSource)), readOnly: z.boolean().default(false) }).strict(),
       )
       .transform((volumes) => Object.fromEntries(Object.entries(volumes).map(([name, v]) => [name, Volume.host(name, v)]))),
     web,

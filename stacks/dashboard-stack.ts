@@ -228,7 +228,7 @@ export class DashboardStack extends TerraformStack {
       variablePath,
       files: config.files.map((f) => ({ source: `${config.source}/${f}`, target: `${config.appRoot}/${f}` })),
       env: config.env.map((name) => ({ name, source: `${config.source}/env/${name}` })),
-      onChange: config.onChange === 'restart' ? { mode: 'restart' } : { mode: 'signal', signal: config.onChange.signal },
+      onChange: typeof config.onChange === 'string' ? { mode: config.onChange } : { mode: 'signal', signal: config.onChange.signal },
       missingSource: `Put it in ${config.source} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
     });
   }

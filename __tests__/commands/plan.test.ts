@@ -97,7 +97,7 @@ esac
   it('a rebuilt image: planned from the synthesized jobspec, said on stderr', async () => {
     const r = await run('source-change');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('the image digest is known only after the build');
+    expect(r.stderr).toContain("known only after apply (a new image's digest, a new runtime config revision): the job is planned with placeholders");
   });
 
   it('canary credentials: the token reaches Nomad, and nothing printed holds a canary', async () => {

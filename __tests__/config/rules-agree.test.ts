@@ -139,6 +139,8 @@ const RULES: Record<string, Rule<any>> = {
     values: [
       [{ service: 'redis', localPort: 6379 }, { service: 'mariadb', localPort: 3306 }],
       [{ service: 'redis', localPort: 6379 }, { service: 'mariadb', localPort: 6379 }],
+      // Consul: "upstreams cannot contain duplicates of …".
+      [{ service: 'redis', localPort: 6379 }, { service: 'redis', localPort: 6380 }],
     ],
   },
   'duration syntax': {
@@ -181,13 +183,28 @@ const RULES: Record<string, Rule<any>> = {
     path: 'web.task',
     set: (e, v) => (e.web.task = v),
     build: (v) => task({ name: v }),
-    values: ['rails_server', 'rails server', 'a/b', ''],
+    // Nomad: "Task name cannot include slashes", either kind.
+    values: ['rails_server', 'rails server', 'a/b', 'a\\b', ''],
   },
   'group name': {
     path: 'web.group',
     set: (e, v) => (e.web.group = v),
     build: (v) => new TaskGroup(newJob().job, 'g', { name: v }),
     values: ['web', 'web server', 'a/b', ''],
+  },
+  'web group name (its group has a Connect service)': {
+    path: 'web.group',
+    set: (e, v) => (e.web.group = v),
+    build: (v) => new PumaGroup(newJob().job, 'web', { image: IMAGE, resources, groupName: v }),
+    // Nomad: "Consul Connect group … with service … must not contain uppercase characters".
+    values: ['web', 'Web', 'web server'],
+  },
+  'host volume source': {
+    path: 'volumes.rails.source',
+    set: (e, v) => (e.volumes = { rails: { source: v } }),
+    build: (v) => Volume.host('rails', { source: v }),
+    // Nomad: "volume has an empty source".
+    values: ['rails', ''],
   },
   'mount path': {
     path: 'web.mounts[0].path',
@@ -233,7 +250,8 @@ const RULES: Record<string, Rule<any>> = {
     path: 'nomad.datacenters',
     set: (e, v) => (e.nomad.datacenters = v),
     build: (v) => new NomadJob(newJob().stack, 'other', { jobId: 'other', datacenters: v }),
-    values: [['dc1'], []],
+    // Nomad: "Missing job datacenters", "Job datacenter must be non-empty string".
+    values: [['dc1'], [], ['dc1', '']],
   },
 };
 

@@ -5,7 +5,7 @@ import type { EnvironmentInput } from '../../config/schema';
 import { Duration } from '../../constructs/nomad/duration';
 import { Volume } from '../../constructs/nomad/volume';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT, fixtureEdge, jobOf, synthEnvironment } from '../support/synth';
@@ -242,6 +242,30 @@ describe('runtime configuration at synth', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('empty items (nothing but white space) warn, naming each, and never print what a file holds', () => {
+    const dir = copyOfFixture();
+    try {
+      writeFileSync(join(dir, 'config/database.yml'), '');
+      writeFileSync(join(dir, 'env/SECRET_KEY_BASE'), ' \n\t\n');
+      writeFileSync(join(dir, 'config/secrets.yml'), 'production:\n  secret_key_base: canary-4410\n');
+      const logged: string[] = [];
+      loadEnvironment('production', fixtureEdge({ DASHBOARD_CONFIG_DIR: dir }), { log: (m) => logged.push(m) });
+      expect(logged).toEqual([`production: config/database.yml, env/SECRET_KEY_BASE in ${dir} (DASHBOARD_CONFIG_DIR) are empty, and a deploy refuses an empty value: synth goes on`]);
+      expect(logged.join('\n')).not.toContain('canary-4410');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a signal for a change when env vars are declared (Nomad: "cannot use signals with env var templates"), at onChange', () => {
+    const input = production(fixtureEdge()) as EnvironmentInput;
+    input.runtimeConfig = { ...input.runtimeConfig!, onChange: { signal: 'SIGHUP' } };
+    expect(() => parseEnvironment(input, 'production')).toThrow(
+      "runtimeConfig.onChange: onChange signal SIGHUP cannot reach env vars (SECRET_KEY_BASE): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'",
+    );
+    expect(() => parseEnvironment({ ...input, runtimeConfig: { ...input.runtimeConfig!, env: [] } }, 'production')).not.toThrow();
   });
 
   it('the default directory is runtime-config/ in this checkout, which git ignores', () => {

@@ -44,6 +44,9 @@ const MIN_CHECK = Duration.seconds(1);
 /** Nomad's minimums (1s each), a path from '/', and a request that ends before the next starts. */
 export const checkHttpCheck: Check<HttpCheck> = ({ path, interval = Duration.seconds(10), timeout = Duration.seconds(5) }) => {
   if (!path.startsWith('/')) return `check path must start with '/', got '${path}'`;
+  // Nomad parses it as a URL ("http type must have valid http path"): a '%' starts an escape of two
+  // hex digits, and no white space or control character is in a request line.
+  if (/[\s\x00-\x1f\x7f]|%(?![0-9A-Fa-f]{2})/.test(path)) return `check path must be a URL path (no white space, '%' only before two hex digits), got ${JSON.stringify(path)}`;
   if (interval.toNanoseconds() < MIN_CHECK.toNanoseconds()) return `check interval must be at least ${MIN_CHECK} (Nomad's minimum), got ${interval}`;
   if (timeout.toNanoseconds() < MIN_CHECK.toNanoseconds()) return `check timeout must be at least ${MIN_CHECK} (Nomad's minimum), got ${timeout}`;
   if (timeout.toNanoseconds() > interval.toNanoseconds()) return `check timeout ${timeout} must not be longer than its interval ${interval}`;
@@ -56,10 +59,19 @@ export const checkServiceName = rule(
   "must be a DNS label: lower-case letters, digits and '-', at most 63 characters",
 );
 
-/** Each upstream binds its own local port, and a real one. */
+/**
+ * Each upstream is a service Consul can name, reached once, on its own local port, a real one.
+ * Consul refuses a nameless upstream ("upstream destination name cannot be empty") and a service
+ * listed twice ("upstreams cannot contain duplicates of …").
+ */
 export const checkUpstreams: Check<readonly Upstream[]> = (upstreams) => {
   const seen = new Map<number, string>();
+  const services = new Set<string>();
   for (const u of upstreams) {
+    const badName = checkServiceName(u.service);
+    if (badName) return `upstream service name ${badName}, got '${u.service}'`;
+    if (services.has(u.service)) return `upstream '${u.service}' is listed twice`;
+    services.add(u.service);
     const badPort = checkPort(u.localPort);
     if (badPort) return `upstream '${u.service}' local port ${badPort}, got ${u.localPort}`;
     const other = seen.get(u.localPort);

@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
 import type { DockerMount, Template } from './api';
 import { DeployCheck } from '../terraform/deploy-check';
+import { Revision } from '../terraform/revision';
+import type { Check } from './rule';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */
 export interface RuntimeFile {
@@ -17,8 +19,17 @@ export interface RuntimeEnv {
   readonly source: string;
 }
 
-/** What Nomad does to a running task when one of its values changes. */
-export type ChangeAction = { readonly mode: 'restart' } | { readonly mode: 'signal'; readonly signal: string };
+/**
+ * What a change of a value does to the running tasks.
+ * - `restart`: Nomad restarts every task that renders it, all at once, in the same job version.
+ * - `signal`: Nomad sends every such task the signal, all at once.
+ * - `rollout`: nothing, to the running tasks (templates `change_mode = "noop"`); each task carries a
+ *   revision in its meta (`runtime_config_revision`, a random id drawn anew when a value changes),
+ *   so the change is a new job version that Nomad rolls out group by group like a new image: its
+ *   update strategy, health checks and auto-revert. A revert brings back the job, not the values:
+ *   the variable holds the new ones until the next deploy.
+ */
+export type ChangeAction = { readonly mode: 'restart' } | { readonly mode: 'signal'; readonly signal: string } | { readonly mode: 'rollout' };
 
 export interface RuntimeConfigProps {
   /** The Nomad Variable the items are stored in; the tasks must be able to read it (`nomad/jobs/<job>`). */
@@ -27,11 +38,20 @@ export interface RuntimeConfigProps {
   readonly files?: readonly RuntimeFile[];
   /** @default [] */
   readonly env?: readonly RuntimeEnv[];
-  /** @default { mode: 'restart' } */
+  /** @default { mode: 'rollout' } - a change is a new job version, rolled out group by group */
   readonly onChange?: ChangeAction;
   /** What to do about a missing source, one sentence: "Put it in DIR (see README)." */
   readonly missingSource: string;
 }
+
+/**
+ * A signal cannot tell a task of new env vars: a task reads them when it starts, and Nomad refuses a
+ * signal on a template that sets them ("cannot use signals with env var templates").
+ */
+export const checkChangeAction: Check<{ readonly onChange: ChangeAction; readonly envNames: readonly string[] }> = ({ onChange, envNames }) =>
+  onChange.mode === 'signal' && envNames.length > 0
+    ? `onChange signal ${onChange.signal} cannot reach env vars (${envNames.join(', ')}): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'`
+    : undefined;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SIGNAL = /^SIG[A-Z0-9]+$/;
@@ -41,9 +61,9 @@ const SIGNAL = /^SIG[A-Z0-9]+$/;
  * kept out of the image, the jobspec and the synth output. Terraform reads each source when it
  * plans and stores it as an item of a Nomad Variable; every task renders the items with templates,
  * files into `secrets/` bind-mounted read-only where the app reads them, env vars into its
- * environment. A changed value changes the variable, not the jobspec: the tasks restart (or get
- * a signal) with the same job version. A missing source, or a YAML file that does not parse, stops
- * a deploy before anything is applied, naming it (and the line).
+ * environment. A changed value changes the variable and, by default, the tasks' revision: a new
+ * job version, rolled out (see ChangeAction). A missing or empty source (nothing but white space), or a
+ * YAML file that does not parse, stops a deploy before anything is applied, naming it (and the line).
  */
 export class RuntimeConfig extends Construct {
   /** The variable items, by key: Terraform expressions, read at plan time. */
@@ -52,15 +72,19 @@ export class RuntimeConfig extends Construct {
   private readonly files: ReadonlyArray<RuntimeFile & { key: string }>;
   private readonly env: ReadonlyArray<RuntimeEnv & { key: string }>;
   private readonly onChange: ChangeAction;
+  /** With `rollout`: the revision of the items, a Terraform reference. */
+  private readonly revision?: Revision;
 
   constructor(scope: Construct, id: string, props: RuntimeConfigProps) {
     super(scope, id);
     const where = `runtime config '${this.node.path}'`;
     this.variablePath = props.variablePath;
-    this.onChange = props.onChange ?? { mode: 'restart' };
+    this.onChange = props.onChange ?? { mode: 'rollout' };
     if (this.onChange.mode === 'signal' && !SIGNAL.test(this.onChange.signal)) {
       throw new Error(`${where}: onChange signal '${this.onChange.signal}' must be a signal name such as 'SIGHUP'`);
     }
+    const badChange = checkChangeAction({ onChange: this.onChange, envNames: (props.env ?? []).map((e) => e.name) });
+    if (badChange) throw new Error(`${where}: ${badChange}`);
     const items: Record<string, string> = {};
     const keyOwner = new Map<string, string>();
     const claim = (key: string, owner: string) => {
@@ -75,10 +99,12 @@ export class RuntimeConfig extends Construct {
       const name = file.target.split('/').pop()!;
       const key = `file_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
       claim(key, `file '${file.target}'`);
+      const yaml = /\.ya?ml$/.test(name);
       const check = DeployCheck.pathExists(this, `config_${key}`, {
         path: file.source,
         message: `There is no ${name} at ${file.source} (the app reads it at ${file.target}). ${props.missingSource}`,
-        yaml: /\.ya?ml$/.test(name),
+        yaml,
+        emptyMessage: `The file ${name} at ${file.source} is empty (nothing but white space${yaml ? ' and comments' : ''}): the app would read nothing at ${file.target}. ${props.missingSource}`,
       });
       items[key] = check.fileText();
       return { ...file, key };
@@ -91,11 +117,18 @@ export class RuntimeConfig extends Construct {
       const check = DeployCheck.pathExists(this, `config_${key}`, {
         path: variable.source,
         message: `There is no value for ${variable.name} at ${variable.source}. ${props.missingSource}`,
+        emptyMessage: `The value for ${variable.name} at ${variable.source} is empty (nothing but white space): the app would start without it. ${props.missingSource}`,
       });
       items[key] = check.fileText({ chomp: true });
       return { ...variable, key };
     });
     this.items = items;
+    if (this.onChange.mode === 'rollout' && Object.keys(items).length > 0) this.revision = new Revision(this, 'runtime_config_revision', { of: items });
+  }
+
+  /** What each task that renders the items carries in its meta: with `rollout`, their revision, which makes a change of them a new job version. */
+  taskMeta(): Record<string, string> {
+    return this.revision ? { runtime_config_revision: this.revision.id } : {};
   }
 
   /** Where each file is rendered, relative to the task directory (private to the task). */
@@ -104,7 +137,8 @@ export class RuntimeConfig extends Construct {
   }
 
   private change(): Pick<Template, 'ChangeMode' | 'ChangeSignal'> {
-    return this.onChange.mode === 'signal' ? { ChangeMode: 'signal', ChangeSignal: this.onChange.signal } : { ChangeMode: 'restart' };
+    if (this.onChange.mode === 'signal') return { ChangeMode: 'signal', ChangeSignal: this.onChange.signal };
+    return { ChangeMode: this.onChange.mode === 'rollout' ? 'noop' : 'restart' };
   }
 
   /** One template per file, and one for the environment. */

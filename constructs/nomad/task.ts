@@ -57,7 +57,8 @@ export interface DockerTaskProps {
   readonly killSignal?: string;
 }
 
-export const checkTaskName = rule((name: string) => /^[^/\s]+$/.test(name), "must not be empty or hold '/' or spaces");
+/** Nomad makes a directory of it: "Task name cannot include slashes" (either kind). */
+export const checkTaskName = rule((name: string) => /^[^/\\\s]+$/.test(name), "must not be empty or hold '/', '\\' or spaces");
 export const checkCpu = wholeNumber({ min: 1, unit: 'MHz' });
 export const checkMemoryMB = wholeNumber({ min: 10, why: "Nomad's minimum" });
 export const checkEnvKey = rule((key: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key), "must be letters, digits and '_', not starting with a digit");
@@ -112,6 +113,7 @@ export class DockerTask extends Construct {
   render(): Task {
     const { image, command, resources, env, pullAuth, runtimeConfig, killTimeout, killSignal } = this.props;
     const mounts = runtimeConfig?.dockerMounts() ?? [];
+    const meta = runtimeConfig?.taskMeta() ?? {};
     const templates = [...(pullAuth ? [pullAuth.template()] : []), ...(runtimeConfig?.templates() ?? [])];
     const config: DockerDriverConfig = {
       image: image.reference,
@@ -142,6 +144,7 @@ export class DockerTask extends Construct {
         : {}),
       ...(killTimeout ? { KillTimeout: killTimeout.toNanoseconds() } : {}),
       ...(killSignal ? { KillSignal: killSignal } : {}),
+      ...(Object.keys(meta).length > 0 ? { Meta: meta } : {}),
     };
   }
 }

@@ -9,9 +9,19 @@ export interface PathExistsCheckProps {
    * sentences ending with a full stop (Terraform's rule for validation messages).
    */
   readonly message: string;
-  /** The file must also parse as YAML. @default false */
+  /** The file must also parse as YAML, and hold a document. @default false */
   readonly yaml?: boolean;
+  /**
+   * What a person reads when the file holds nothing but white space (a YAML file: and comments),
+   * one or more sentences ending with a full stop. Refused before the YAML is parsed, so the
+   * operator reads this, not the parser's "missing start of document".
+   * @default - an empty file passes; an empty YAML file is refused with "The YAML file <path> is empty."
+   */
+  readonly emptyMessage?: string;
 }
+
+/** A YAML comment line, as a Terraform regular expression (RE2; HCL strings know no `\s`). */
+const YAML_COMMENT_LINE = '/(?m)^[[:blank:]]*#.*$/';
 
 /**
  * A condition a deploy needs that synth cannot decide, because synth also runs where nothing
@@ -22,14 +32,24 @@ export interface PathExistsCheckProps {
 export class DeployCheck extends Construct {
   /** The path (a file, or a unix socket) must exist when Terraform plans. */
   static pathExists(scope: Construct, id: string, props: PathExistsCheckProps): DeployCheck {
+    const file = `var.${id}`;
     // fileexists() is false for nothing, true for a regular file, and an error for anything
     // else (a socket, a directory): try() turns that error into "it is there".
-    const rules = [{ condition: `try(fileexists(var.${id}), true)`, message: props.message }];
-    if (props.yaml) {
-      // Evaluated only when the file is there (a conditional evaluates one branch). A parse error
-      // fails the plan with yamldecode's own "on line N, column M: …" and the variable's value,
-      // the path; the text is marked sensitive, so no diagnostic prints it.
-      rules.push({ condition: `try(fileexists(var.${id}), false) ? yamldecode(sensitive(file(var.${id}))) != null : true`, message: `The YAML file ${props.path} is empty.` });
+    const rules = [{ condition: `try(fileexists(${file}), true)`, message: props.message }];
+    const emptyMessage = props.emptyMessage ?? (props.yaml ? `The YAML file ${props.path} is empty.` : undefined);
+    if (emptyMessage) {
+      // The text without white space (a YAML file: without its comment lines) is "". try(): a
+      // missing file, or one file() cannot read, is the first rule's to refuse.
+      const text = `sensitive(file(${file}))`;
+      const content = props.yaml ? `trimspace(replace(${text}, "${YAML_COMMENT_LINE}", ""))` : `trimspace(${text})`;
+      rules.push({ condition: `!try(${content} == "", false)`, message: emptyMessage });
+      if (props.yaml) {
+        // Evaluated only for a file with content (a conditional keeps only its chosen branch's
+        // errors). A parse error fails the plan with yamldecode's own "on line N, column M: …" and
+        // the variable's value, the path; the text is marked sensitive, so no diagnostic prints it.
+        // A document that is null (`---`, `~`) is empty too.
+        rules.push({ condition: `try(${content} != "", false) ? yamldecode(${text}) != null : true`, message: emptyMessage });
+      }
     }
     return new DeployCheck(scope, id, props.path, rules);
   }
