@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { checkDigestReference } from '../constructs/image/container-image';
+import { checkContextHash } from '../constructs/image/built-image';
+import { checkDigestReference } from '../constructs/image/image-reference';
 import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
 import { Constraint } from '../constructs/nomad/constraint';
@@ -7,11 +8,13 @@ import { checkDuration, Duration } from '../constructs/nomad/duration';
 import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
 import { type Check, checkPort } from '../constructs/nomad/rule';
-import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
+import { checkEnvName } from '../constructs/nomad/env-name';
+import { checkCpu, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
 import { checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
+import { isSecretName } from './secret-names';
 
 /**
  * What an environment of the Dashboard is: validated once, at the edge, before any construct
@@ -72,7 +75,7 @@ const image = z.discriminatedUnion('source', [
       dockerfile: z.string().min(1).default(DEFAULT_DOCKERFILE),
       runtime: imageRuntime.default('direct'),
       /** Content hash of the context, computed by the loader; absent when the context is not on this machine. */
-      contextHash: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+      contextHash: z.string().superRefine(obeys(checkContextHash)).optional(),
       platform: z.string().optional(),
       /** A Docker daemon on a unix socket that must be there when Terraform plans (the local environment's podman). */
       daemon: z.object({ socket: z.string().startsWith('/', 'must be an absolute path'), notRunning: z.string().min(1) }).strict().optional(),
@@ -200,7 +203,7 @@ const runtimeConfig = z
     /** Files the app reads, relative to appRoot; the operator's copy is at the same relative path in `source`. */
     files: z.array(z.string().regex(/^[^/.][^\0]*$/, 'must be a path relative to appRoot, such as "config/application.yml"')).default([]),
     /** Environment variables the app reads; each value is the file `env/<NAME>` in `source`. */
-    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are letters, digits and "_"')).default([]),
+    env: z.array(z.string().superRefine(obeys(checkEnvName))).default([]),
     /** What a changed value does to running tasks: restart them, or send them a signal. */
     onChange: z.union([z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()]).default('restart'),
   })
@@ -242,8 +245,6 @@ const cluster = z
     otherNodes: z.boolean(),
   })
   .strict();
-
-const SECRET_LOOKING = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
 
 export const environmentSchema = z
   .object({
@@ -302,7 +303,7 @@ export const environmentSchema = z
     /** @default - no capacity check: nothing is known of the nodes */
     cluster: cluster.optional(),
     /** The task environment of every process. Committed to git: never a secret. */
-    env: z.record(z.string().superRefine(obeys(checkEnvKey)), z.string()),
+    env: z.record(z.string().superRefine(obeys(checkEnvName)), z.string()),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -344,7 +345,7 @@ export const environmentSchema = z
       }
     }
     for (const key of Object.keys(e.env)) {
-      if (SECRET_LOOKING.test(key)) {
+      if (isSecretName(key)) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ['env', key],

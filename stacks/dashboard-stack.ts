@@ -4,7 +4,8 @@ import { type ITerraformDependable, LocalBackend, TerraformStack, TerraformVaria
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import type { Environment } from '../config/schema';
 import { PROVIDER_VERSIONS } from '../config/tools';
-import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
+import { ContainerImage } from '../constructs/image/container-image';
+import type { IContainerImage } from '../constructs/image/image-reference';
 import { ImageRuntime } from '../constructs/image/runtime';
 import { NomadJob } from '../constructs/nomad/job';
 import { variablePathOf } from '../constructs/nomad/api';

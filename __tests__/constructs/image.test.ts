@@ -84,7 +84,7 @@ describe('BuiltImage', () => {
   });
 
   it('refuses a context hash that is not a hex digest', () => {
-    expect(() => synth({ contextHash: 'latest' })).toThrow(/contextHash must be a hex digest, got 'latest'/);
+    expect(() => synth({ contextHash: 'latest' })).toThrow(/contextHash must be a SHA-256 digest: 64 lower-case hex digits, got 'latest'/);
   });
 });
 

@@ -24,9 +24,9 @@ export interface RollingUpdate {
   readonly maxParallel?: number;
   /** How long an allocation must be healthy before the next is replaced. @default - Nomad's 10s */
   readonly minHealthyTime?: Duration;
-  /** @default - Nomad's 5m */
+  /** @default - Nomad's, NOMAD_UPDATE_DEFAULTS.healthyDeadline (5m) */
   readonly healthyDeadline?: Duration;
-  /** @default - Nomad's 10m */
+  /** @default - Nomad's, NOMAD_UPDATE_DEFAULTS.progressDeadline (10m) */
   readonly progressDeadline?: Duration;
   /** Go back to the last stable version when the deployment fails. @default - Nomad's false */
   readonly autoRevert?: boolean;
@@ -67,7 +67,8 @@ export interface TaskGroupProps {
   readonly shutdownDelay?: Duration;
 }
 
-const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
+/** What Nomad takes for a rolling update's deadlines that the jobspec leaves out. */
+export const NOMAD_UPDATE_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) } as const;
 
 export const checkGroupName = rule((name: string) => /^[^\s/]+$/.test(name), "must not be empty or hold '/' or spaces");
 export const checkCount = wholeNumber({ min: 0 });
@@ -79,8 +80,8 @@ export function checkRollingUpdate(update: RollingUpdate): string | undefined {
   const maxParallel = update.maxParallel ?? 1;
   const badParallel = checkMaxParallel(maxParallel);
   if (badParallel) return `update max_parallel ${badParallel}, got ${maxParallel}`;
-  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
-  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+  const healthy = update.healthyDeadline ?? NOMAD_UPDATE_DEFAULTS.healthyDeadline;
+  const progress = update.progressDeadline ?? NOMAD_UPDATE_DEFAULTS.progressDeadline;
   if (update.minHealthyTime && update.minHealthyTime.toNanoseconds() >= healthy.toNanoseconds()) {
     return `update min_healthy_time ${update.minHealthyTime} must be shorter than healthy_deadline ${healthy}`;
   }
@@ -161,7 +162,7 @@ export class TaskGroup extends Construct {
 
   /** How long Nomad lets the group's deployment go without an allocation turning healthy before it fails it. */
   get progressDeadline(): Duration {
-    return this.props.update?.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+    return this.props.update?.progressDeadline ?? NOMAD_UPDATE_DEFAULTS.progressDeadline;
   }
 
   /** What the group asks of a node, for the capacity plan: its tasks, one sidecar per Connect service, volumes and excluded nodes. */

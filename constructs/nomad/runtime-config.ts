@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import type { DockerMount, Template } from './api';
+import { checkEnvName } from './env-name';
 import { DeployCheck } from '../terraform/deploy-check';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */
@@ -33,7 +34,6 @@ export interface RuntimeConfigProps {
   readonly missingSource: string;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SIGNAL = /^SIG[A-Z0-9]+$/;
 
 /**
@@ -84,7 +84,8 @@ export class RuntimeConfig extends Construct {
       return { ...file, key };
     });
     this.env = (props.env ?? []).map((variable) => {
-      if (!ENV_NAME.test(variable.name)) throw new Error(`${where}: env name '${variable.name}' must be letters, digits and '_', not starting with a digit`);
+      const badName = checkEnvName(variable.name);
+      if (badName) throw new Error(`${where}: env name '${variable.name}' ${badName}`);
       if (!variable.source.startsWith('/')) throw new Error(`${where}: env ${variable.name} source must be an absolute path, got '${variable.source}'`);
       const key = `env_${variable.name}`;
       claim(key, `env ${variable.name}`);
