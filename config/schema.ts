@@ -7,9 +7,10 @@ import { Constraint } from '../constructs/nomad/constraint';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
 import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
-import { type Check, checkPort } from '../constructs/nomad/rule';
+import { type Check, checkAbsolutePath, checkPort } from '../constructs/nomad/rule';
+import { checkSignal } from '../constructs/nomad/runtime-config';
 import { checkEnvName } from '../constructs/nomad/env-name';
-import { checkCpu, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
+import { checkCpu, checkMemoryMB, checkTaskName } from '../constructs/nomad/task';
 import { checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
@@ -59,7 +60,7 @@ const placement = z
 const mount = z
   .object({
     volume: z.string().min(1),
-    path: z.string().superRefine(obeys(checkMountPath)),
+    path: z.string().superRefine(obeys(checkAbsolutePath)),
   })
   .strict();
 
@@ -78,7 +79,7 @@ const image = z.discriminatedUnion('source', [
       contextHash: z.string().superRefine(obeys(checkContextHash)).optional(),
       platform: z.string().optional(),
       /** A Docker daemon on a unix socket that must be there when Terraform plans (the local environment's podman). */
-      daemon: z.object({ socket: z.string().startsWith('/', 'must be an absolute path'), notRunning: z.string().min(1) }).strict().optional(),
+      daemon: z.object({ socket: z.string().superRefine(obeys(checkAbsolutePath)), notRunning: z.string().min(1) }).strict().optional(),
     })
     .strict(),
   z
@@ -197,15 +198,15 @@ const worker = z
 const runtimeConfig = z
   .object({
     /** The operator's config directory (DASHBOARD_CONFIG_DIR), absolute: read by Terraform at plan time, never by synth's output. */
-    source: z.string().startsWith('/', 'must be an absolute path'),
+    source: z.string().superRefine(obeys(checkAbsolutePath)),
     /** The app's directory in the container: the buildpacks image's /workspace, or the Dockerfile's WORKDIR. */
-    appRoot: z.string().startsWith('/', 'must be an absolute path'),
+    appRoot: z.string().superRefine(obeys(checkAbsolutePath)),
     /** Files the app reads, relative to appRoot; the operator's copy is at the same relative path in `source`. */
     files: z.array(z.string().regex(/^[^/.][^\0]*$/, 'must be a path relative to appRoot, such as "config/application.yml"')).default([]),
     /** Environment variables the app reads; each value is the file `env/<NAME>` in `source`. */
     env: z.array(z.string().superRefine(obeys(checkEnvName))).default([]),
     /** What a changed value does to running tasks: restart them, or send them a signal. */
-    onChange: z.union([z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()]).default('restart'),
+    onChange: z.union([z.literal('restart'), z.object({ signal: z.string().superRefine(obeys(checkSignal)) }).strict()]).default('restart'),
   })
   .strict();
 

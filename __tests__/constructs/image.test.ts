@@ -140,7 +140,7 @@ describe('DeployCheck', () => {
   const stack = () => new TerraformStack(Testing.app(), 'test');
 
   it('refuses a relative path', () => {
-    expect(() => DeployCheck.pathExists(stack(), 'x', { path: 'rel/path', message: 'Missing.' })).toThrow("deploy check 'x': path must be absolute, got 'rel/path'");
+    expect(() => DeployCheck.pathExists(stack(), 'x', { path: 'rel/path', message: 'Missing.' })).toThrow("deploy check 'x': path must be an absolute path, got 'rel/path'");
   });
 
   it('refuses a message Terraform would refuse (capital letter, full stop)', () => {

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import type { DockerMount, Template } from './api';
 import { checkEnvName } from './env-name';
+import { checkAbsolutePath, rule } from './rule';
 import { DeployCheck } from '../terraform/deploy-check';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */
@@ -34,7 +35,8 @@ export interface RuntimeConfigProps {
   readonly missingSource: string;
 }
 
-const SIGNAL = /^SIG[A-Z0-9]+$/;
+/** What Nomad sends a task whose values changed, when it is not restarted. */
+export const checkSignal = rule((signal: string) => /^SIG[A-Z0-9]+$/.test(signal), "must be a signal name such as 'SIGHUP'");
 
 /**
  * An app's runtime configuration (config files and environment variables, secrets among them),
@@ -58,8 +60,9 @@ export class RuntimeConfig extends Construct {
     const where = `runtime config '${this.node.path}'`;
     this.variablePath = props.variablePath;
     this.onChange = props.onChange ?? { mode: 'restart' };
-    if (this.onChange.mode === 'signal' && !SIGNAL.test(this.onChange.signal)) {
-      throw new Error(`${where}: onChange signal '${this.onChange.signal}' must be a signal name such as 'SIGHUP'`);
+    if (this.onChange.mode === 'signal') {
+      const badSignal = checkSignal(this.onChange.signal);
+      if (badSignal) throw new Error(`${where}: onChange signal '${this.onChange.signal}' ${badSignal}`);
     }
     const items: Record<string, string> = {};
     const keyOwner = new Map<string, string>();
@@ -70,7 +73,8 @@ export class RuntimeConfig extends Construct {
     };
     this.files = (props.files ?? []).map((file) => {
       for (const [what, path] of [['source', file.source], ['target', file.target]] as const) {
-        if (!path.startsWith('/')) throw new Error(`${where}: file ${what} must be an absolute path, got '${path}'`);
+        const badPath = checkAbsolutePath(path);
+        if (badPath) throw new Error(`${where}: file ${what} ${badPath}, got '${path}'`);
       }
       const name = file.target.split('/').pop()!;
       const key = `file_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
@@ -86,7 +90,8 @@ export class RuntimeConfig extends Construct {
     this.env = (props.env ?? []).map((variable) => {
       const badName = checkEnvName(variable.name);
       if (badName) throw new Error(`${where}: env name '${variable.name}' ${badName}`);
-      if (!variable.source.startsWith('/')) throw new Error(`${where}: env ${variable.name} source must be an absolute path, got '${variable.source}'`);
+      const badSource = checkAbsolutePath(variable.source);
+      if (badSource) throw new Error(`${where}: env ${variable.name} source ${badSource}, got '${variable.source}'`);
       const key = `env_${variable.name}`;
       claim(key, `env ${variable.name}`);
       const check = DeployCheck.pathExists(this, `config_${key}`, {

@@ -7,7 +7,7 @@ import type { VolumeMountOptions } from './volume';
 import type { IContainerImage } from '../image/image-reference';
 import { constructError } from './construct-error';
 import { checkEnvName } from './env-name';
-import { rule, wholeNumber } from './rule';
+import { checkAbsolutePath, rule, wholeNumber } from './rule';
 import { isUnresolved } from './tokens';
 
 export interface TaskResources {
@@ -61,7 +61,6 @@ export interface DockerTaskProps {
 export const checkTaskName = rule((name: string) => /^[^/\s]+$/.test(name), "must not be empty or hold '/' or spaces");
 export const checkCpu = wholeNumber({ min: 1, unit: 'MHz' });
 export const checkMemoryMB = wholeNumber({ min: 10, why: "Nomad's minimum" });
-export const checkMountPath = rule((path: string) => path.startsWith('/'), 'must be an absolute path');
 
 /** A task run by Nomad's docker driver. Add it to a `TaskGroup`, which collects it at synth. */
 export class DockerTask extends Construct {
@@ -87,7 +86,7 @@ export class DockerTask extends Construct {
       if (badKey) throw constructError(this, `${where}: env key '${key}' ${badKey}`);
     }
     for (const mount of props.mounts ?? []) {
-      const badPath = checkMountPath(mount.path);
+      const badPath = checkAbsolutePath(mount.path);
       if (badPath) throw constructError(this, `${where}: volume '${mount.volume.name}' mount path ${badPath}, got '${mount.path}'`);
       if (mount.readOnly === false && mount.volume.readOnly) {
         throw constructError(this, `${where}: volume '${mount.volume.name}' is read-only and cannot be mounted read-write`);
