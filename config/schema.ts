@@ -7,7 +7,7 @@ import { Constraint } from '../constructs/nomad/constraint';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
 import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
-import { type Check, checkAbsolutePath, checkPort } from '../constructs/nomad/rule';
+import { type Check, checkAbsolutePath, checkPort } from '../constructs/core/rule';
 import { checkSignal } from '../constructs/nomad/runtime-config';
 import { checkEnvName } from '../constructs/nomad/env-name';
 import { checkCpu, checkMemoryMB, checkTaskName } from '../constructs/nomad/task';

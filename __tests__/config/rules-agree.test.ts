@@ -15,7 +15,7 @@ import { checkDuration, Duration } from '../../constructs/nomad/duration';
 import { checkEnvName } from '../../constructs/nomad/env-name';
 import { checkCanary, checkCount, checkGroupName, checkMaxParallel, checkRollingUpdate, TaskGroup } from '../../constructs/nomad/group';
 import { checkDatacenters, checkJobId, NomadJob } from '../../constructs/nomad/job';
-import { checkAbsolutePath, checkPort } from '../../constructs/nomad/rule';
+import { checkAbsolutePath, checkPort } from '../../constructs/core/rule';
 import { checkSignal, RuntimeConfig } from '../../constructs/nomad/runtime-config';
 import { checkCpu, checkMemoryMB, checkTaskName, DockerTask } from '../../constructs/nomad/task';
 import { NomadVariable } from '../../constructs/nomad/variable';

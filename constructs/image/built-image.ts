@@ -7,7 +7,7 @@ import type { IContainerImage } from './image-reference';
 import type { ImageRuntime } from './runtime';
 import { DEFAULT_DOCKERFILE } from './dockerfile';
 import { DeployCheck } from '../terraform/deploy-check';
-import { rule } from '../nomad/rule';
+import { rule } from '../core/rule';
 
 export interface BuiltImageProps {
   /** Where the image is pushed, without tag: `docker.wikiedu.org/wikiedu-web`. */

@@ -1,5 +1,5 @@
 import type { ImageRuntime } from './runtime';
-import { rule } from '../nomad/rule';
+import { rule } from '../core/rule';
 
 /** An image a task can run. */
 export interface IContainerImage {

@@ -1,6 +1,6 @@
 import type { ConsulUpstream, Service, ServiceCheck } from './api';
 import { Duration } from './duration';
-import { type Check, checkPort, rule } from './rule';
+import { type Check, checkPort, rule } from '../core/rule';
 
 export interface Upstream {
   /** The Consul service to reach. */

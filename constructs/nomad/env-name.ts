@@ -1,4 +1,4 @@
-import { rule } from './rule';
+import { rule } from '../core/rule';
 
 /**
  * A name the shell and Nomad's templates read as it is: a task's env key, an env var the

@@ -3,12 +3,12 @@ import type { GroupDemand } from './capacity';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
-import { constructError } from './construct-error';
-import { duplicates } from './duplicates';
+import { constructError } from '../core/construct-error';
+import { duplicates } from '../core/duplicates';
 import { Duration } from './duration';
 import { DockerTask } from './task';
 import type { Volume } from './volume';
-import { checkPort, rule, wholeNumber } from './rule';
+import { checkPort, rule, wholeNumber } from '../core/rule';
 
 export interface GroupPort {
   /** The label tasks and services use. */

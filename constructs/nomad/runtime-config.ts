@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import type { DockerMount, Template } from './api';
 import { checkEnvName } from './env-name';
-import { checkAbsolutePath, rule } from './rule';
+import { checkAbsolutePath, rule } from '../core/rule';
 import { DeployCheck } from '../terraform/deploy-check';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */

@@ -5,10 +5,10 @@ import type { RegistryPullAuth } from './registry-auth';
 import type { RuntimeConfig } from './runtime-config';
 import type { VolumeMountOptions } from './volume';
 import type { IContainerImage } from '../image/image-reference';
-import { constructError } from './construct-error';
+import { constructError } from '../core/construct-error';
 import { checkEnvName } from './env-name';
-import { checkAbsolutePath, rule, wholeNumber } from './rule';
-import { isUnresolved } from './tokens';
+import { checkAbsolutePath, rule, wholeNumber } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 
 export interface TaskResources {
   /** MHz of CPU the task is given. */

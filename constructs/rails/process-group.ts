@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { ConnectService, type HttpCheck, type Upstream } from '../nomad/connect';
-import { constructError } from '../nomad/construct-error';
+import { constructError } from '../core/construct-error';
 import type { Constraint } from '../nomad/constraint';
 import type { Duration } from '../nomad/duration';
 import { type RollingUpdate, TaskGroup } from '../nomad/group';

@@ -1,10 +1,10 @@
 import type { Construct } from 'constructs';
 import type { HttpCheck } from '../nomad/connect';
-import { constructError } from '../nomad/construct-error';
+import { constructError } from '../core/construct-error';
 import { Duration } from '../nomad/duration';
 import { NOMAD_UPDATE_DEFAULTS, type RollingUpdate } from '../nomad/group';
-import { type Check, checkPort, wholeNumber } from '../nomad/rule';
-import { isUnresolved } from '../nomad/tokens';
+import { type Check, checkPort, wholeNumber } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
 export interface PumaThreads {

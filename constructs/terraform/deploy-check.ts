@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { Fn, TerraformVariable } from 'cdktf';
-import { checkAbsolutePath } from '../nomad/rule';
+import { checkAbsolutePath } from '../core/rule';
 
 export interface PathExistsCheckProps {
   /** Absolute path that must exist on the machine that runs the plan: a file or a unix socket. */
