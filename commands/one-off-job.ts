@@ -1,4 +1,4 @@
-import type { Job, JobDocument, RestartPolicy, Task, TaskGroup } from '../constructs/nomad/api';
+import { isConnectSidecar, type Job, type JobDocument, type RestartPolicy, type Task, type TaskGroup } from '../constructs/nomad/api';
 import { BUILDPACKS_LAUNCHER } from '../constructs/image/runtime';
 
 /**
@@ -36,17 +36,12 @@ export interface OneOffOptions {
   readonly standIn?: boolean;
 }
 
-/** True for the Connect sidecar task Nomad adds to a group with a Connect service (`connect-proxy-<service>`). */
-export function isSidecar(task: Task & { Kind?: string }): boolean {
-  return (task.Kind ?? '').startsWith('connect-proxy:') || task.Name.startsWith('connect-proxy-');
-}
-
 export function oneOffJob(service: Job, options: OneOffOptions): JobDocument {
   const group = service.TaskGroups.find((g) => g.Name === options.group);
   if (!group) {
     throw new Error(`job '${service.ID}' has no group '${options.group}' (it has: ${service.TaskGroups.map((g) => g.Name).join(', ')})`);
   }
-  const tasks = group.Tasks.filter((t) => !isSidecar(t));
+  const tasks = group.Tasks.filter((t) => !isConnectSidecar(t));
   if (tasks.length !== 1) {
     throw new Error(`group '${group.Name}' of job '${service.ID}' has ${tasks.length} tasks (${tasks.map((t) => t.Name).join(', ')}): a one-off run takes the shape of a group of one task`);
   }

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Duration } from '../constructs/nomad/duration';
-import { variablePathOf } from '../constructs/nomad/api';
+import { isConnectSidecar, variablePathOf } from '../constructs/nomad/api';
 import { type Command, CommandError, connect, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
 import type { NomadClient } from './nomad-client';
 import { NomadError } from './nomad-http';
-import { consoleCommand, isSidecar, oneOffJob } from './one-off-job';
+import { consoleCommand, oneOffJob } from './one-off-job';
 import { runToCompletion, withVariableCopy } from './run-to-completion';
 import { standInRequested } from './stand-in';
 
@@ -80,7 +80,7 @@ export const taskCommand: Command = {
     try {
       const variable = { from: variablePathOf(jobId), to: variablePathOf(id) };
       const document = oneOffJob(service, { id, group, command: parsed.command, variable, standIn });
-      const serviceTask = service.TaskGroups.find((g) => g.Name === group)!.Tasks.find((t) => !isSidecar(t))!;
+      const serviceTask = service.TaskGroups.find((g) => g.Name === group)!.Tasks.find((t) => !isConnectSidecar(t))!;
       say(`${parsed.command.join(' ')} in the shape of group '${group}' of job '${jobId}' (version ${service.Version}), image ${String(serviceTask.Config.image)}${standIn ? ' (stand-in: raw_exec)' : ''}, at ${client.connection.address}`);
 
       const stop = () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { checkDigestReference } from '../constructs/image/container-image';
+import { checkContextHash } from '../constructs/image/built-image';
+import { checkDigestReference } from '../constructs/image/image-reference';
 import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
 import { Constraint } from '../constructs/nomad/constraint';
@@ -7,12 +8,15 @@ import { checkDuration, Duration } from '../constructs/nomad/duration';
 import { checkConnectGroupName, checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
 import { type ChangeAction, checkChangeAction } from '../constructs/nomad/runtime-config';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
-import { type Check, checkPort } from '../constructs/nomad/rule';
-import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
+import { type Check, checkAbsolutePath, checkPort } from '../constructs/core/rule';
+import { checkSignal } from '../constructs/nomad/runtime-config';
+import { checkEnvName } from '../constructs/nomad/env-name';
+import { checkCpu, checkMemoryMB, checkTaskName } from '../constructs/nomad/task';
 import { checkHostVolumeSource, checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
+import { isSecretName } from './secret-names';
 
 /**
  * What an environment of the Dashboard is: validated once, at the edge, before any construct
@@ -57,7 +61,7 @@ const placement = z
 const mount = z
   .object({
     volume: z.string().min(1),
-    path: z.string().superRefine(obeys(checkMountPath)),
+    path: z.string().superRefine(obeys(checkAbsolutePath)),
   })
   .strict();
 
@@ -73,10 +77,10 @@ const image = z.discriminatedUnion('source', [
       dockerfile: z.string().min(1).default(DEFAULT_DOCKERFILE),
       runtime: imageRuntime.default('direct'),
       /** Content hash of the context, computed by the loader; absent when the context is not on this machine. */
-      contextHash: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+      contextHash: z.string().superRefine(obeys(checkContextHash)).optional(),
       platform: z.string().optional(),
       /** A Docker daemon on a unix socket that must be there when Terraform plans (the local environment's podman). */
-      daemon: z.object({ socket: z.string().startsWith('/', 'must be an absolute path'), notRunning: z.string().min(1) }).strict().optional(),
+      daemon: z.object({ socket: z.string().superRefine(obeys(checkAbsolutePath)), notRunning: z.string().min(1) }).strict().optional(),
     })
     .strict(),
   z
@@ -196,21 +200,19 @@ const worker = z
 const runtimeConfig = z
   .object({
     /** The operator's config directory (DASHBOARD_CONFIG_DIR), absolute: read by Terraform at plan time, never by synth's output. */
-    source: z.string().startsWith('/', 'must be an absolute path'),
+    source: z.string().superRefine(obeys(checkAbsolutePath)),
     /** The app's directory in the container: the buildpacks image's /workspace, or the Dockerfile's WORKDIR. */
-    appRoot: z.string().startsWith('/', 'must be an absolute path'),
+    appRoot: z.string().superRefine(obeys(checkAbsolutePath)),
     /** Files the app reads, relative to appRoot; the operator's copy is at the same relative path in `source`. */
     files: z.array(z.string().regex(/^[^/.][^\0]*$/, 'must be a path relative to appRoot, such as "config/application.yml"')).default([]),
     /** Environment variables the app reads; each value is the file `env/<NAME>` in `source`. */
-    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are letters, digits and "_"')).default([]),
+    env: z.array(z.string().superRefine(obeys(checkEnvName))).default([]),
     /**
      * What a changed value does: `rollout`, a new job version rolled out group by group (update
      * strategy, health, auto-revert); `restart`, every task restarted at once; or a signal sent to
      * every task at once (README, "Runtime configuration").
      */
-    onChange: z
-      .union([z.literal('rollout'), z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()])
-      .default('rollout'),
+    onChange: z.union([z.literal('rollout'), z.literal('restart'), z.object({ signal: z.string().superRefine(obeys(checkSignal)) }).strict()]).default('rollout'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -255,8 +257,6 @@ const cluster = z
     otherNodes: z.boolean(),
   })
   .strict();
-
-const SECRET_LOOKING = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
 
 export const environmentSchema = z
   .object({
@@ -315,7 +315,7 @@ export const environmentSchema = z
     /** @default - no capacity check: nothing is known of the nodes */
     cluster: cluster.optional(),
     /** The task environment of every process. Committed to git: never a secret. */
-    env: z.record(z.string().superRefine(obeys(checkEnvKey)), z.string()),
+    env: z.record(z.string().superRefine(obeys(checkEnvName)), z.string()),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -357,7 +357,7 @@ export const environmentSchema = z
       }
     }
     for (const key of Object.keys(e.env)) {
-      if (SECRET_LOOKING.test(key)) {
+      if (isSecretName(key)) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ['env', key],

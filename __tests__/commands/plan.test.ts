@@ -105,7 +105,7 @@ esac
     const r = await run('pull-password', canaries);
     expect(r.code).toBe(2);
     expect(tokens).toEqual([canaries.NOMAD_TOKEN]);
-    expect(r.stdout).toContain('auth[password]: (sensitive value) => (sensitive value)');
+    expect(r.stdout).toContain('other changes: nomad_variable.job_variables updated');
     for (const secret of [...Object.values(canaries), RECORDED_PASSWORD]) expect(`${r.stdout}${r.stderr}`).not.toContain(secret);
   });
 

@@ -111,16 +111,19 @@ describe('the parsed environment holds what the constructs take', () => {
   });
 
   it("a rolling update in the construct's shape: durations parsed, canaries promoted by Nomad, fields left out absent", () => {
-    expect(parsed().web.update).toStrictEqual({
+    const update = { maxParallel: 1, minHealthyTime: '30s', healthyDeadline: '5m', progressDeadline: '10m', canary: 0, autoRevert: true };
+    expect(parsed((e) => (e.web.update = update)).web.update).toStrictEqual({
       maxParallel: 1, minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10),
       canary: 0, autoPromote: false, autoRevert: true,
     });
+    expect(parsed().web.update).toStrictEqual({ canary: 0, autoPromote: false });
     expect(parsed((e) => (e.workers[0].update = { canary: 2 })).workers[0]!.update).toStrictEqual({ canary: 2, autoPromote: true });
     expect(parsed((e) => (e.workers[0].update = { progressDeadline: '6m' })).workers[0]!.update).toStrictEqual({ progressDeadline: Duration.minutes(6) });
   });
 
   it("a health check in PumaGroup's shape, fields left out absent", () => {
-    expect(parsed().web.healthCheck).toStrictEqual({ path: '/', interval: Duration.seconds(10), timeout: Duration.seconds(5) });
+    expect(parsed((e) => (e.web.healthCheck = { path: '/', interval: '10s', timeout: '5s' })).web.healthCheck).toStrictEqual({ path: '/', interval: Duration.seconds(10), timeout: Duration.seconds(5) });
+    expect(parsed().web.healthCheck).toStrictEqual({ path: '/' });
     expect(parsed((e) => (e.web.healthCheck = { path: '/up' })).web.healthCheck).toStrictEqual({ path: '/up' });
   });
 

@@ -84,7 +84,7 @@ describe('BuiltImage', () => {
   });
 
   it('refuses a context hash that is not a hex digest', () => {
-    expect(() => synth({ contextHash: 'latest' })).toThrow(/contextHash must be a hex digest, got 'latest'/);
+    expect(() => synth({ contextHash: 'latest' })).toThrow(/contextHash must be a SHA-256 digest: 64 lower-case hex digits, got 'latest'/);
   });
 });
 
@@ -140,7 +140,7 @@ describe('DeployCheck', () => {
   const stack = () => new TerraformStack(Testing.app(), 'test');
 
   it('refuses a relative path', () => {
-    expect(() => DeployCheck.pathExists(stack(), 'x', { path: 'rel/path', message: 'Missing.' })).toThrow("deploy check 'x': path must be absolute, got 'rel/path'");
+    expect(() => DeployCheck.pathExists(stack(), 'x', { path: 'rel/path', message: 'Missing.' })).toThrow("deploy check 'x': path must be an absolute path, got 'rel/path'");
   });
 
   const conditions = (props: Parameters<typeof DeployCheck.pathExists>[2]) => {

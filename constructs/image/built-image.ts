@@ -3,11 +3,11 @@ import { Annotations } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { RegistryImage } from '@cdktf/provider-docker/lib/registry-image';
-import type { IContainerImage } from './container-image';
+import type { IContainerImage } from './image-reference';
 import type { ImageRuntime } from './runtime';
 import { DEFAULT_DOCKERFILE } from './dockerfile';
 import { DeployCheck } from '../terraform/deploy-check';
-import { isUnresolved } from '../nomad/tokens';
+import { rule } from '../core/rule';
 
 export interface BuiltImageProps {
   /** Where the image is pushed, without tag: `docker.wikiedu.org/wikiedu-web`. */
@@ -26,6 +26,9 @@ export interface BuiltImageProps {
   readonly platform?: string;
 }
 
+/** The context's content hash, as config/build-context.ts computes it: the build's trigger and its tag. */
+export const checkContextHash = rule((hash: string) => /^[a-f0-9]{64}$/.test(hash), 'must be a SHA-256 digest: 64 lower-case hex digits');
+
 /**
  * Builds an image with the docker provider, pushes it to a registry and names it by the
  * pushed manifest's digest. An unchanged context means no build, no push and the same
@@ -42,9 +45,8 @@ export class BuiltImage extends Construct implements IContainerImage {
 
   constructor(scope: Construct, id: string, props: BuiltImageProps) {
     super(scope, id);
-    if (!isUnresolved(props.contextHash) && !/^[a-f0-9]{12,}$/.test(props.contextHash)) {
-      throw new Error(`image '${props.repository}': contextHash must be a hex digest, got '${props.contextHash}'`);
-    }
+    const badHash = checkContextHash(props.contextHash);
+    if (badHash) throw new Error(`image '${props.repository}': contextHash ${badHash}, got '${props.contextHash}'`);
     if (/[:@]/.test(props.repository.split('/').slice(1).join('/'))) {
       throw new Error(`image repository '${props.repository}' must not carry a tag or digest: the build sets the tag`);
     }

@@ -1,6 +1,6 @@
 import type { ConsulUpstream, Service, ServiceCheck } from './api';
 import { Duration } from './duration';
-import { type Check, checkPort, rule } from './rule';
+import { type Check, checkPort, rule } from '../core/rule';
 
 export interface Upstream {
   /** The Consul service to reach. */
@@ -33,16 +33,19 @@ export interface ConnectServiceProps {
 export interface HttpCheck {
   /** The path, from '/': `/up`. */
   readonly path: string;
-  /** @default 10s */
+  /** @default HTTP_CHECK_DEFAULTS.interval (10s) */
   readonly interval?: Duration;
-  /** How long one request may take. @default 5s */
+  /** How long one request may take. @default HTTP_CHECK_DEFAULTS.timeout (5s) */
   readonly timeout?: Duration;
 }
+
+/** What an HTTP check leaves out is this. */
+export const HTTP_CHECK_DEFAULTS = { interval: Duration.seconds(10), timeout: Duration.seconds(5) } as const;
 
 const MIN_CHECK = Duration.seconds(1);
 
 /** Nomad's minimums (1s each), a path from '/', and a request that ends before the next starts. */
-export const checkHttpCheck: Check<HttpCheck> = ({ path, interval = Duration.seconds(10), timeout = Duration.seconds(5) }) => {
+export const checkHttpCheck: Check<HttpCheck> = ({ path, interval = HTTP_CHECK_DEFAULTS.interval, timeout = HTTP_CHECK_DEFAULTS.timeout }) => {
   if (!path.startsWith('/')) return `check path must start with '/', got '${path}'`;
   // Nomad parses it as a URL ("http type must have valid http path"): a '%' starts an escape of two
   // hex digits, and no white space or control character is in a request line.
@@ -137,8 +140,8 @@ export class ConnectService {
             Path: this.httpCheck.path,
             // Bridge mode: without Expose the Consul agent's request would go to the sidecar, which wants mTLS.
             Expose: true,
-            Interval: (this.httpCheck.interval ?? Duration.seconds(10)).toNanoseconds(),
-            Timeout: (this.httpCheck.timeout ?? Duration.seconds(5)).toNanoseconds(),
+            Interval: (this.httpCheck.interval ?? HTTP_CHECK_DEFAULTS.interval).toNanoseconds(),
+            Timeout: (this.httpCheck.timeout ?? HTTP_CHECK_DEFAULTS.timeout).toNanoseconds(),
           },
         ]
       : [];

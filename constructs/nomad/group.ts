@@ -3,13 +3,13 @@ import type { GroupDemand } from './capacity';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
-import { constructError } from './construct-error';
-import { duplicates } from './duplicates';
+import { constructError } from '../core/construct-error';
+import { duplicates } from '../core/duplicates';
 import { Duration } from './duration';
 import { DockerTask } from './task';
 import type { Volume } from './volume';
-import { checkPort, rule, wholeNumber } from './rule';
-import { isUnresolved } from './tokens';
+import { checkPort, rule, wholeNumber } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 
 export interface GroupPort {
   /** The label tasks and services use. */
@@ -25,9 +25,9 @@ export interface RollingUpdate {
   readonly maxParallel?: number;
   /** How long an allocation must be healthy before the next is replaced. @default - Nomad's 10s */
   readonly minHealthyTime?: Duration;
-  /** @default - Nomad's 5m */
+  /** @default - Nomad's, NOMAD_UPDATE_DEFAULTS.healthyDeadline (5m) */
   readonly healthyDeadline?: Duration;
-  /** @default - Nomad's 10m */
+  /** @default - Nomad's, NOMAD_UPDATE_DEFAULTS.progressDeadline (10m) */
   readonly progressDeadline?: Duration;
   /** Go back to the last stable version when the deployment fails. @default - Nomad's false */
   readonly autoRevert?: boolean;
@@ -68,7 +68,8 @@ export interface TaskGroupProps {
   readonly shutdownDelay?: Duration;
 }
 
-const NOMAD_DEFAULTS = { minHealthyTime: Duration.seconds(10), healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
+/** What Nomad takes for a rolling update's times that the jobspec leaves out. */
+export const NOMAD_UPDATE_DEFAULTS = { minHealthyTime: Duration.seconds(10), healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) } as const;
 
 export const checkGroupName = rule((name: string) => /^[^\s/]+$/.test(name), "must not be empty or hold '/' or spaces");
 /**
@@ -85,10 +86,10 @@ export function checkRollingUpdate(update: RollingUpdate): string | undefined {
   const maxParallel = update.maxParallel ?? 1;
   const badParallel = checkMaxParallel(maxParallel);
   if (badParallel) return `update max_parallel ${badParallel}, got ${maxParallel}`;
-  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
-  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+  const healthy = update.healthyDeadline ?? NOMAD_UPDATE_DEFAULTS.healthyDeadline;
+  const progress = update.progressDeadline ?? NOMAD_UPDATE_DEFAULTS.progressDeadline;
   // Nomad fills in its default before it compares ("Minimum healthy time must be less than healthy deadline").
-  const minHealthy = update.minHealthyTime ?? NOMAD_DEFAULTS.minHealthyTime;
+  const minHealthy = update.minHealthyTime ?? NOMAD_UPDATE_DEFAULTS.minHealthyTime;
   if (minHealthy.toNanoseconds() >= healthy.toNanoseconds()) {
     return `update min_healthy_time ${minHealthy}${update.minHealthyTime ? '' : " (Nomad's default)"} must be shorter than healthy_deadline ${healthy}`;
   }
@@ -181,7 +182,7 @@ export class TaskGroup extends Construct {
 
   /** How long Nomad lets the group's deployment go without an allocation turning healthy before it fails it. */
   get progressDeadline(): Duration {
-    return this.props.update?.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+    return this.props.update?.progressDeadline ?? NOMAD_UPDATE_DEFAULTS.progressDeadline;
   }
 
   /** What the group asks of a node, for the capacity plan: its tasks, one sidecar per Connect service, volumes and excluded nodes. */

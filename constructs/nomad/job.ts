@@ -3,13 +3,13 @@ import { type ITerraformDependable, Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
 import { type CapacityPlan, type Cluster, planCapacity } from './capacity';
-import { constructError } from './construct-error';
-import { duplicates } from './duplicates';
+import { constructError } from '../core/construct-error';
+import { duplicates } from '../core/duplicates';
 import type { Duration } from './duration';
 import { TaskGroup } from './group';
 import { terraformText } from './terraform-escape';
-import { rule } from './rule';
-import { isUnresolved } from './tokens';
+import { rule } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 
 export const checkJobId = rule(
   (id: string) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id),

@@ -1,8 +1,10 @@
 import { Construct } from 'constructs';
 import type { DockerMount, Template } from './api';
+import { checkEnvName } from './env-name';
+import { checkAbsolutePath, rule } from '../core/rule';
 import { DeployCheck } from '../terraform/deploy-check';
 import { Revision } from '../terraform/revision';
-import type { Check } from './rule';
+import type { Check } from '../core/rule';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */
 export interface RuntimeFile {
@@ -53,8 +55,8 @@ export const checkChangeAction: Check<{ readonly onChange: ChangeAction; readonl
     ? `onChange signal ${onChange.signal} cannot reach env vars (${envNames.join(', ')}): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'`
     : undefined;
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SIGNAL = /^SIG[A-Z0-9]+$/;
+/** What Nomad sends a task whose values changed, when it is not restarted. */
+export const checkSignal = rule((signal: string) => /^SIG[A-Z0-9]+$/.test(signal), "must be a signal name such as 'SIGHUP'");
 
 /**
  * An app's runtime configuration (config files and environment variables, secrets among them),
@@ -80,8 +82,9 @@ export class RuntimeConfig extends Construct {
     const where = `runtime config '${this.node.path}'`;
     this.variablePath = props.variablePath;
     this.onChange = props.onChange ?? { mode: 'rollout' };
-    if (this.onChange.mode === 'signal' && !SIGNAL.test(this.onChange.signal)) {
-      throw new Error(`${where}: onChange signal '${this.onChange.signal}' must be a signal name such as 'SIGHUP'`);
+    if (this.onChange.mode === 'signal') {
+      const badSignal = checkSignal(this.onChange.signal);
+      if (badSignal) throw new Error(`${where}: onChange signal '${this.onChange.signal}' ${badSignal}`);
     }
     const badChange = checkChangeAction({ onChange: this.onChange, envNames: (props.env ?? []).map((e) => e.name) });
     if (badChange) throw new Error(`${where}: ${badChange}`);
@@ -94,7 +97,8 @@ export class RuntimeConfig extends Construct {
     };
     this.files = (props.files ?? []).map((file) => {
       for (const [what, path] of [['source', file.source], ['target', file.target]] as const) {
-        if (!path.startsWith('/')) throw new Error(`${where}: file ${what} must be an absolute path, got '${path}'`);
+        const badPath = checkAbsolutePath(path);
+        if (badPath) throw new Error(`${where}: file ${what} ${badPath}, got '${path}'`);
       }
       const name = file.target.split('/').pop()!;
       const key = `file_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
@@ -110,8 +114,10 @@ export class RuntimeConfig extends Construct {
       return { ...file, key };
     });
     this.env = (props.env ?? []).map((variable) => {
-      if (!ENV_NAME.test(variable.name)) throw new Error(`${where}: env name '${variable.name}' must be letters, digits and '_', not starting with a digit`);
-      if (!variable.source.startsWith('/')) throw new Error(`${where}: env ${variable.name} source must be an absolute path, got '${variable.source}'`);
+      const badName = checkEnvName(variable.name);
+      if (badName) throw new Error(`${where}: env name '${variable.name}' ${badName}`);
+      const badSource = checkAbsolutePath(variable.source);
+      if (badSource) throw new Error(`${where}: env ${variable.name} source ${badSource}, got '${variable.source}'`);
       const key = `env_${variable.name}`;
       claim(key, `env ${variable.name}`);
       const check = DeployCheck.pathExists(this, `config_${key}`, {

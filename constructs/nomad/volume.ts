@@ -1,5 +1,5 @@
 import type { VolumeRequest } from './api';
-import { rule } from './rule';
+import { rule } from '../core/rule';
 
 export const checkVolumeName = rule((name: string) => /^[A-Za-z0-9_-]+$/.test(name), "may hold only letters, digits, '_' and '-'");
 /** Nomad: "volume has an empty source". */

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { Fn, TerraformVariable } from 'cdktf';
+import { checkAbsolutePath } from '../core/rule';
 
 export interface PathExistsCheckProps {
   /** Absolute path that must exist on the machine that runs the plan: a file or a unix socket. */
@@ -69,7 +70,8 @@ export class DeployCheck extends Construct {
 
   private constructor(scope: Construct, id: string, path: string, rules: ReadonlyArray<{ condition: string; message: string }>) {
     super(scope, id);
-    if (!path.startsWith('/')) throw new Error(`deploy check '${id}': path must be absolute, got '${path}'`);
+    const badPath = checkAbsolutePath(path);
+    if (badPath) throw new Error(`deploy check '${id}': path ${badPath}, got '${path}'`);
     for (const { message } of rules) {
       if (!/^[A-Z].*\.$/s.test(message)) {
         throw new Error(`deploy check '${id}': the message must start with a capital letter and end with a full stop, got '${message}'`);
