@@ -36,6 +36,14 @@ export interface OneOffOptions {
   readonly standIn?: boolean;
 }
 
+/**
+ * The job ID of one `npm run task` run: `<job>-task-<suffix>`. The token's policy names them all
+ * with one glob (`nomad/jobs/<job>-task-*`, README "Registry credentials").
+ */
+export function taskJobId(serviceJobId: string, suffix: string): string {
+  return `${serviceJobId}-task-${suffix}`;
+}
+
 /** True for the Connect sidecar task Nomad adds to a group with a Connect service (`connect-proxy-<service>`). */
 export function isSidecar(task: Task & { Kind?: string }): boolean {
   return (task.Kind ?? '').startsWith('connect-proxy:') || task.Name.startsWith('connect-proxy-');
