@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Environment } from './schema';
 
 /**
@@ -12,4 +12,15 @@ export function missingRuntimeConfig(config: NonNullable<Environment['runtimeCon
     ...config.files.filter((file) => !existsSync(`${config.source}/${file}`)),
     ...config.env.map((name) => `env/${name}`).filter((file) => !existsSync(`${config.source}/${file}`)),
   ];
+}
+
+/**
+ * Which declared items are there but empty (no bytes, or only white space): shipped, they would
+ * restart every task with an empty value. `npm run doctor` names them.
+ */
+export function emptyRuntimeConfig(config: NonNullable<Environment['runtimeConfig']>): string[] {
+  return [...config.files, ...config.env.map((name) => `env/${name}`)].filter((file) => {
+    const path = `${config.source}/${file}`;
+    return existsSync(path) && readFileSync(path, 'utf8').trim() === '';
+  });
 }
