@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redactor } from './secrets';
 import type { TerraformPlan } from './terraform-plan';
+import { terraformErrors } from './terraform-stream';
 
 /** Where progress goes (stderr) and how failures are told: through the redactor, always. */
 export interface Steps {
@@ -83,8 +84,10 @@ function run(label: string, command: string, args: string[], options: SpawnOptio
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (r.error) throw new StepError(`${label}: could not run ${command}: ${r.error.message}`);
   if (r.status !== 0) {
-    const output = steps.redactor.redact(`${r.stderr ?? ''}${quiet ? '' : r.stdout ?? ''}`.trim());
-    throw new StepError(`${label} failed (exit ${r.status}, ${seconds}s):\n${indent(output.split('\n').slice(-60).join('\n'))}`);
+    const output = steps.redactor.redact(`${quiet ? '' : r.stdout ?? ''}${r.stderr ?? ''}`.trim());
+    // Terraform's error blocks are the cause; without one, the output's last lines.
+    const cause = terraformErrors(output).join('\n\n') || output.split('\n').slice(-60).join('\n');
+    throw new StepError(`${label} failed (exit ${r.status}, ${seconds}s):\n${indent(cause)}`);
   }
   if (!quiet) steps.progress(`${label}: done in ${seconds}s`);
   return r.stdout;
