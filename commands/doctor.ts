@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { emptyRuntimeConfig, missingRuntimeConfig } from '../config/runtime-config';
 import type { Environment } from '../config/schema';
 import { localStatePath } from '../config/state';
@@ -10,6 +10,8 @@ import { PROVIDER_VERSIONS, TERRAFORM_MIN_VERSION } from '../config/tools';
 import { ALL_NEEDS, checkCapabilities, deployNeeds, deployPolicy, NEED_WORDS } from './capabilities';
 import { type Command, type CommandIo, CommandError, connect, ENVIRONMENT_NAMES, EXIT, parseCommandLine, runMain } from './cli';
 import type { NomadClient } from './nomad-client';
+import { stateLock } from './deploy-report';
+import { inspectStateFile } from './state-file';
 
 const USAGE = `usage: npm run doctor -- <environment> [--json]   (${ENVIRONMENT_NAMES})
 
@@ -172,30 +174,22 @@ function providersCheck(env: CommandIo['env']): Check {
  * environment's backend in config.
  */
 export function stateCheck(environment: Environment, io: Pick<CommandIo, 'env' | 'cwd'>): Check {
-  return localStateCheck(localStatePath(environment.name, io));
+  return localStateCheck(localStatePath(environment.name, io), environment.name);
 }
 
-export function localStateCheck(path: string): Check {
+export function localStateCheck(path: string, environment: string): Check {
   const name = 'terraform state';
-  if (!existsSync(path)) return { name, status: 'ok', detail: `local file ${path}: none yet (a first deploy creates it)` };
-  const backup = `${path}.backup`;
-  const restore = existsSync(backup) ? `if ${basename(backup)} is good: cp ${backup} ${path}` : 'restore it from your copy; never deploy over it';
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return { name, status: 'fail', detail: `local file ${path} cannot be read: ${(e as Error).message}`, fix: 'make it readable by you (chmod 600, owned by you)' };
+  const state = inspectStateFile(path);
+  if (state.kind === 'absent') return { name, status: 'ok', detail: `local file ${path}: none yet (a first deploy creates it)` };
+  if (state.kind === 'broken') {
+    const backup = inspectStateFile(`${path}.backup`);
+    const fix = backup.kind === 'ok' ? `its backup is whole (serial ${backup.serial}): mv ${path} ${path}.broken && cp ${path}.backup ${path}` : `move it away, then adopt the running job: npm run deploy -- ${environment} --adopt`;
+    return { name, status: 'fail', detail: `local file ${path} is broken: ${state.why}`, fix };
   }
-  if (text.trim() === '') return { name, status: 'fail', detail: `local file ${path} is empty (${statSync(path).size} bytes): Terraform would take it for no state`, fix: restore };
-  let state: { serial?: number; resources?: unknown[] };
-  try {
-    state = JSON.parse(text) as typeof state;
-  } catch (e) {
-    return { name, status: 'fail', detail: `local file ${path} does not parse as JSON: ${(e as Error).message}`, fix: restore };
-  }
-  const lock = join(dirname(path), `.${basename(path)}.lock.info`);
-  const held = existsSync(lock) ? `; lock info ${lock} is there: a deploy runs now, or one was interrupted` : '';
-  return { name, status: held ? 'warn' : 'ok', detail: `local file ${path}: serial ${state.serial ?? '?'}, ${state.resources?.length ?? 0} resources${held}` };
+  // Started at no time: a lock file is reported, never taken for this command's own and removed.
+  const lock = stateLock(path, Number.POSITIVE_INFINITY);
+  const detail = `local file ${path}: serial ${state.serial}, ${state.resources.length} resources`;
+  return lock === 'free' ? { name, status: 'ok', detail } : { name, status: 'warn', detail: `${detail}; lock ${lock}` };
 }
 
 // --- Nomad ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ describe('a Nomad with ACLs: the token is checked first', () => {
 
   beforeAll(async () => {
     local = await LocalEnvironment.start();
-    nomad = await AclNomad.start();
+    nomad = await AclNomad.start(local);
     await nomad.policy(
       'no-variable-write',
       `namespace "default" {

@@ -2,22 +2,23 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toolsEnv } from './local-environment';
+import { type LocalEnvironment, toolsEnv } from './local-environment';
 import { freePorts } from './ports';
 
 /**
- * A Nomad 1.6.3 dev agent (the tools' binary) with ACLs on, on free loopback ports: bootstrapped
+ * A Nomad 1.6.3 dev agent (the tools' binary), configured as the local environment's but with
+ * ACLs on, its own data directory and free loopback ports: bootstrapped
  * (`/v1/acl/bootstrap`), so the test holds its management token and makes policies and tokens
  * as a cluster's operator would. The local environment's own agent runs without ACLs.
  */
 export class AclNomad {
-  static async start(): Promise<AclNomad> {
+  static async start(local: LocalEnvironment): Promise<AclNomad> {
     const dir = mkdtempSync(join(tmpdir(), 'e2e-acl-nomad-'));
     const base = await freePorts(3);
+    // The local environment's agent config (raw_exec, no Consul), then its own data, ports and ACLs: Nomad merges -config files in order.
     writeFileSync(
-      join(dir, 'agent.hcl'),
-      `bind_addr            = "127.0.0.1"
-disable_update_check = true
+      join(dir, 'acl.hcl'),
+      `data_dir = "${join(dir, 'data')}"
 ports {
   http = ${base}
   rpc  = ${base + 1}
@@ -26,20 +27,11 @@ ports {
 acl {
   enabled = true
 }
-plugin "raw_exec" {
-  config {
-    enabled = true
-  }
-}
-consul {
-  auto_advertise   = false
-  server_auto_join = false
-  client_auto_join = false
-}
 `,
     );
+    const configs = [join(local.stateDir, 'nomad', 'agent.hcl'), join(dir, 'acl.hcl')].flatMap((file) => ['-config', file]);
     const log = createWriteStream(join(dir, 'nomad.log'));
-    const agent = spawn('nomad', ['agent', '-dev', '-bind', '127.0.0.1', '-config', join(dir, 'agent.hcl')], { env: { ...process.env, ...toolsEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const agent = spawn('nomad', ['agent', '-dev', '-bind', '127.0.0.1', ...configs], { env: { ...process.env, ...toolsEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
     agent.stdout!.pipe(log);
     agent.stderr!.pipe(log);
     const nomad = new AclNomad(dir, `http://127.0.0.1:${base}`, agent);
