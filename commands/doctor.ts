@@ -53,7 +53,7 @@ export const doctorCommand: Command = {
       checks.push(c);
       if (!options.json) io.stdout(`${formatCheck(c)}\n`);
     };
-    for (const c of toolChecks(io)) add(c);
+    for (const c of await toolChecks(io)) add(c);
     add(stateCheck(environment, io));
     let policyNeeded = false;
     for await (const c of nomadChecks(nomad, environment)) {
@@ -79,8 +79,8 @@ export const doctorCommand: Command = {
 
 // --- Node, Terraform, providers ---------------------------------------------------------------
 
-function toolChecks(io: Pick<CommandIo, 'env' | 'cwd'>): Check[] {
-  return [nodeCheck(io.cwd), terraformCheck(io.env), providersCheck(io.env)];
+async function toolChecks(io: Pick<CommandIo, 'env' | 'cwd'>): Promise<Check[]> {
+  return [nodeCheck(io.cwd), terraformCheck(io.env), await providersCheck(io.env)];
 }
 
 /** Compares dotted versions: negative when a < b. */
@@ -139,18 +139,22 @@ function platform(): string {
  * tools' offline mirror), unpacked or packed; without a mirror, Terraform installs them from the
  * registry, which is then what must be reachable.
  */
-function providersCheck(env: CommandIo['env']): Check {
+async function providersCheck(env: CommandIo['env']): Promise<Check> {
   const name = 'terraform providers';
   const wanted = PROVIDERS.map((p) => `${p.source} ${p.version}`).join(', ');
   const config = env.TF_CLI_CONFIG_FILE;
   const mirror = config && existsSync(config) ? /filesystem_mirror\s*\{[^}]*?path\s*=\s*"([^"]+)"/s.exec(readFileSync(config, 'utf8'))?.[1] : undefined;
   if (!mirror) {
-    return {
-      name,
-      status: 'warn',
-      detail: `no filesystem mirror in TF_CLI_CONFIG_FILE (${config ?? 'unset'}): terraform init installs ${wanted} from registry.terraform.io, which must be reachable`,
-      fix: 'source .ci/tools/env.sh to use the offline mirror npm run tools fills',
-    };
+    // Without a mirror, terraform init installs them from the registry: that is what must answer.
+    const url = `https://registry.terraform.io/v1/providers/${PROVIDERS[0].source}/versions`;
+    const answer = await get(url, { timeoutMs: 5_000 }).then(
+      (r) => (r.status === 200 ? '' : `it answers ${r.status}`),
+      (e: Error) => e.message,
+    );
+    const without = `no filesystem mirror in TF_CLI_CONFIG_FILE (${config ?? 'unset'}): terraform init installs ${wanted} from registry.terraform.io`;
+    return answer === ''
+      ? { name, status: 'ok', detail: `${without}, which answers` }
+      : { name, status: 'fail', detail: `${without}, which cannot be reached (${answer})`, fix: 'source .ci/tools/env.sh to use the offline mirror npm run tools fills, or allow HTTPS to registry.terraform.io' };
   }
   const os = platform();
   const absent = PROVIDERS.filter((p) => {
