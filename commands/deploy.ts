@@ -54,7 +54,7 @@ export const deployCommand: Command = {
     const facts: DeployFacts = { environment, started: Date.now(), before: await liveJob(nomad, environment.job.id), applied: [] };
     const beforeDeployments = facts.before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
 
-    const stackDir = synthesizedStack(synthesize(io.cwd, steps), name, steps);
+    const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
     const terraform = (label: string, tfArgs: string[], echo = true) =>
       streamed('terraform', tfArgs, {
         cwd: stackDir,

@@ -35,7 +35,7 @@ export const planCommand: Command = {
       // A token that could not deploy is refused before synth, as the deploy refuses it before it builds.
       const token = await requireCapabilities(nomad, environment, deployNeeds(environment));
       steps.progress(token.summary);
-      const stackDir = synthesizedStack(synthesize(io.cwd, steps), name, steps);
+      const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
       const tf = terraformPlan(stackDir, steps);
       collectSensitive(tf, redactor);
       const summary = summarize(tf);

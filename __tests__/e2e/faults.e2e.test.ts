@@ -12,7 +12,7 @@ import { requireProviders } from './support/providers';
  * second checkout with no state, an interrupted release, a failure's cause on the last lines.
  * The release runs with the raw_exec stand-in (commands/stand-in.ts).
  */
-const STEPS = 12;
+const STEPS = 40;
 const MIGRATION = `for i in $(seq 1 ${STEPS}); do echo "mig: step $i"; sleep 1; done`;
 
 describe('faults around a deploy', () => {
