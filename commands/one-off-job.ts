@@ -36,6 +36,14 @@ export interface OneOffOptions {
   readonly standIn?: boolean;
 }
 
+/**
+ * The job ID of one `npm run task` run: `<job>-task-<suffix>`. The token's policy names them all
+ * with one glob (`nomad/jobs/<job>-task-*`, README "Registry credentials").
+ */
+export function taskJobId(serviceJobId: string, suffix: string): string {
+  return `${serviceJobId}-task-${suffix}`;
+}
+
 export function oneOffJob(service: Job, options: OneOffOptions): JobDocument {
   const group = service.TaskGroups.find((g) => g.Name === options.group);
   if (!group) {
