@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEnvironment } from './support/local-environment';
 import { type CliRun, expectSuccess, Project } from './support/project';
@@ -43,27 +45,36 @@ describe('rollback and console', () => {
   };
   const imageOf = (job: { TaskGroups: Array<Record<string, any>> }): string[] => [...new Set(job.TaskGroups.flatMap((g) => (g.Tasks as Array<{ Meta?: Record<string, string> }>).map((t) => t.Meta?.standin_for_image ?? '')))];
   const lastLine = (text: string) => text.trim().split('\n').at(-1);
+  const releaseTrigger = () => {
+    const state = JSON.parse(readFileSync(join(project.dir, 'terraform.local.tfstate'), 'utf8'));
+    const step = state.resources.find((r: { type: string; name: string }) => r.type === 'terraform_data' && r.name === 'release');
+    return { id: step.instances[0].attributes.id as string, trigger: step.instances[0].attributes.triggers_replace.value.trigger as string };
+  };
 
   beforeAll(async () => {
     local = await LocalEnvironment.start();
-    project = new Project(local.env);
+    // The release step on (config/local.ts has it off), run by the raw_exec stand-in: it says which image it migrates for.
+    project = new Project(local.env).with({ DASHBOARD_RUN_STANDIN: 'raw_exec' });
+    project.edit('config/local.ts', /command: false/, `command: ['/bin/sh', '-c', 'echo "release-canary: migrating for $NOMAD_META_standin_for_image"']`);
     project.edit('constructs/nomad/job.ts', 'const document: JobDocument = { Job: this.render() };', 'const document: JobDocument = { Job: runningPayload(this.render()) };');
     project.append('constructs/nomad/job.ts', RUNNING_PAYLOAD);
 
     // A: the first deploy, marked stable through Nomad's API (as rollout.e2e does: setup, not the behaviour under test).
-    expectSuccess(project.npmDeploy('local', '--auto-approve'), 'deploy A');
+    const deployA = expectSuccess(project.npmDeploy('local', '--auto-approve'), 'deploy A');
     const a = (await local.nomad.job('rails'))!;
     expect(a.Version).toBe(0);
     images.push(...imageOf(a));
+    expect(deployA.output).toContain(`release-canary: migrating for ${images[0]}`);
     const stable = await fetch(`${local.env.NOMAD_ADDR}/v1/job/rails/stable`, { method: 'PUT', body: JSON.stringify({ JobID: 'rails', JobVersion: 0, Stable: true }) });
     expect(stable.status, await stable.text()).toBe(200);
 
     // B: a commit's source change, built and pushed: the "bad image".
     project.editSource('app/application_controller.rb', 'class ApplicationController; def broken; raise; end; end\n');
-    expectSuccess(project.npmDeploy('local', '--auto-approve'), 'deploy B');
+    const deployB = expectSuccess(project.npmDeploy('local', '--auto-approve'), 'deploy B');
     const b = (await local.nomad.job('rails'))!;
     expect(b.Version).toBe(1);
     images.push(...imageOf(b));
+    expect(deployB.output).toContain(`release-canary: migrating for ${images[1]}`);
     expect(images).toHaveLength(2);
     for (const image of images) expect(image).toMatch(new RegExp(`^${local.env.LOCAL_REGISTRY_ADDRESS}/wikiedu-web@sha256:[a-f0-9]{64}$`));
     expect(images[0]).not.toBe(images[1]);
@@ -78,6 +89,7 @@ describe('rollback and console', () => {
     const [a, b] = images as [string, string];
     const builds = local.builds();
     const pushes = local.pushes();
+    const trigger = releaseTrigger();
     const run = npm('rollback', 'local', '--auto-approve');
     process.stdout.write(`\n--- npm run rollback -- local --auto-approve ---\n${run.output.slice(-4000)}\n`);
     expect(run.status, run.output).toBe(0);
@@ -89,6 +101,11 @@ describe('rollback and console', () => {
     const job = (await local.nomad.job('rails'))!;
     expect([job.Version, imageOf(job)]).toEqual([2, [a]]);
     expect([local.builds(), local.pushes()]).toEqual([builds, pushes]);
+    // No release for the old image (its migrations ran when it was new; B's stay applied): the step is as it was.
+    expect(run.output).not.toContain('release-canary');
+    expect(run.output).not.toMatch(/terraform_data\.release \S* ?(Creating|Destroying)/);
+    expect(releaseTrigger()).toEqual(trigger);
+    expect(trigger.trigger).toBe(b);
     // Terraform's state holds what Nomad runs: the jobspec it last registered names A's digest.
     expect(project.appliedJobspec()).toContain(a);
     expect(project.appliedJobspec()).not.toContain(b);
@@ -103,7 +120,7 @@ describe('rollback and console', () => {
 
   it('a prebuilt image by digest (DASHBOARD_IMAGE) plans while state holds the pushed image: the registry login is there', () => {
     const run = project.with({ DASHBOARD_IMAGE: images[0]! }).plan();
-    project.reset();
+    project.with({ DASHBOARD_IMAGE: '' });
     expect(run.output).not.toContain('Unable to get authConfig');
     expect(run.status, run.output).toBe(2);
   });
