@@ -35,9 +35,12 @@ export function parseConsoleArgs(args: readonly string[], interactive: boolean):
   };
 }
 
+/** What the nomad CLI reads for its connection: each is the tool's value, or unset. */
+const CONNECTION_VARIABLES = ['NOMAD_ADDR', 'NOMAD_TOKEN', 'NOMAD_REGION', 'NOMAD_NAMESPACE', 'NOMAD_CACERT', 'NOMAD_CAPATH', 'NOMAD_CLIENT_CERT', 'NOMAD_CLIENT_KEY', 'NOMAD_TLS_SERVER_NAME', 'NOMAD_SKIP_VERIFY'];
+
 /** The variables the nomad CLI reads, set to the connection this tool uses (config's address wins, as everywhere). */
 export function nomadCliEnvironment(connection: NomadConnection, env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('NOMAD_')));
+  const out: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([k]) => !CONNECTION_VARIABLES.includes(k)));
   const set = (name: string, value: string | undefined) => {
     if (value !== undefined) out[name] = value;
   };

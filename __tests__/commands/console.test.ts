@@ -56,8 +56,8 @@ describe('the session', () => {
   });
 
   it('hands the nomad CLI the connection this tool uses: config\'s address over a NOMAD_ADDR the shell had', () => {
-    const env = { NOMAD_ADDR: 'https://production:4646', NOMAD_TOKEN: 't0ken', NOMAD_CACERT: '/ca.pem', NOMAD_TLS_SERVER_NAME: 'server.global.nomad', PATH: '/bin' };
+    const env = { NOMAD_ADDR: 'https://production:4646', NOMAD_TOKEN: 't0ken', NOMAD_CACERT: '/ca.pem', NOMAD_TLS_SERVER_NAME: 'server.global.nomad', NOMAD_REGION: '', NOMAD_HTTP_AUTH: 'u:p', PATH: '/bin' };
     const out = nomadCliEnvironment(nomadConnection({ address: 'http://127.0.0.1:4646', namespace: 'wiki' }, env), env);
-    expect(out).toEqual({ PATH: '/bin', NOMAD_ADDR: 'http://127.0.0.1:4646', NOMAD_TOKEN: 't0ken', NOMAD_NAMESPACE: 'wiki', NOMAD_CACERT: '/ca.pem', NOMAD_TLS_SERVER_NAME: 'server.global.nomad' });
+    expect(out).toEqual({ PATH: '/bin', NOMAD_HTTP_AUTH: 'u:p', NOMAD_ADDR: 'http://127.0.0.1:4646', NOMAD_TOKEN: 't0ken', NOMAD_NAMESPACE: 'wiki', NOMAD_CACERT: '/ca.pem', NOMAD_TLS_SERVER_NAME: 'server.global.nomad' });
   });
 });
