@@ -94,3 +94,33 @@ export function runtimeOfVersion(job: Pick<JobVersion, 'TaskGroups'>): 'buildpac
   const tasks = job.TaskGroups.flatMap((g) => g.Tasks as Array<Task & { Kind?: string }>).filter((t) => !isSidecar(t));
   return tasks.some((t) => (t.Config?.entrypoint as string[] | undefined)?.[0] === BUILDPACKS_LAUNCHER.entrypoint) ? 'buildpacks' : 'direct';
 }
+
+/**
+ * Whether the state holds an image this tool built and pushed (`docker_registry_image`); undefined
+ * when there is no state or it cannot be read (the deploy then says what is wrong with it).
+ */
+export function stateHoldsBuiltImage(stateText: string | undefined): boolean | undefined {
+  if (stateText === undefined || stateText.trim() === '') return undefined;
+  try {
+    const state = JSON.parse(stateText) as { resources?: Array<{ type?: string }> };
+    return (state.resources ?? []).some((r) => r.type === 'docker_registry_image');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A rollback keeps what the last deploy's image source made: run with another source, the deploy
+ * would build and push the checkout (state has no build) or drop the build and run a release
+ * (state has one). The refusal says which input to set as the last deploy had it.
+ */
+export function sourceDisagreement(source: 'build' | 'prebuilt', holdsBuilt: boolean | undefined, statePath: string): string | undefined {
+  if (holdsBuilt === undefined) return undefined;
+  if (source === 'build' && !holdsBuilt) {
+    return `the state ${statePath} holds no image this tool built (the last deploy named one with DASHBOARD_IMAGE?): this rollback would build and push the checkout; set DASHBOARD_IMAGE as the last deploy had it`;
+  }
+  if (source === 'prebuilt' && holdsBuilt) {
+    return `the state ${statePath} holds the image the last deploy built, and DASHBOARD_IMAGE is set: this rollback would drop that build and run the release for DASHBOARD_IMAGE; unset it`;
+  }
+  return undefined;
+}

@@ -1,7 +1,9 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { statePathOf } from '../config/state-path';
 import { type Command, CommandError, connect, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
 import { manifestPresent, parseDigestReference, RegistryError } from './registry-manifest';
-import { chooseRollbackTarget, imageOfVersion, RollbackChoiceError, runtimeOfVersion } from './rollback-target';
+import { chooseRollbackTarget, imageOfVersion, RollbackChoiceError, runtimeOfVersion, sourceDisagreement, stateHoldsBuiltImage } from './rollback-target';
 import { runProgram } from './run-program';
 
 const USAGE = `usage: npm run rollback -- <environment> [--to <version>] [--auto-approve]
@@ -64,6 +66,9 @@ export const rollbackCommand: Command = {
       if (e instanceof RollbackChoiceError) throw new CommandError(`job '${jobId}': ${e.message}; nothing was changed`);
       throw e;
     }
+    const statePath = statePathOf(io, environment.name);
+    const disagreement = sourceDisagreement(environment.image.source, stateHoldsBuiltImage(existsSync(statePath) ? readFileSync(statePath, 'utf8') : undefined), statePath);
+    if (disagreement) throw new CommandError(`${disagreement}; nothing was changed`);
     const running = imageOfVersion(versions.find((v) => v.Version === job.Version)!);
     const chosen = versions.find((v) => v.Version === target.version)!;
     say(`job '${jobId}' runs version ${job.Version}, image ${running}`);

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { rollbackCommand, parseRollbackArgs } from '../../commands/rollback';
-import { chooseRollbackTarget, imageOfVersion, runtimeOfVersion } from '../../commands/rollback-target';
+import { chooseRollbackTarget, imageOfVersion, runtimeOfVersion, sourceDisagreement, stateHoldsBuiltImage } from '../../commands/rollback-target';
 import { manifestPresent } from '../../commands/registry-manifest';
 import type { JobVersion } from '../../commands/nomad-client';
 import { runCommand } from '../support/command';
@@ -71,6 +71,22 @@ describe('the version a rollback goes back to', () => {
   it('runs the old version the way it ran: through the launcher when its tasks did', () => {
     expect(runtimeOfVersion(version(1, image('a'), true, ['launcher']))).toBe('buildpacks');
     expect(runtimeOfVersion(version(1, image('a'), true))).toBe('direct');
+  });
+});
+
+describe('a rollback keeps the image source the last deploy had', () => {
+  const built = JSON.stringify({ resources: [{ mode: 'managed', type: 'docker_image', name: 'image' }, { mode: 'managed', type: 'docker_registry_image', name: 'image' }] });
+  const prebuilt = JSON.stringify({ resources: [{ mode: 'managed', type: 'nomad_job', name: 'rails' }] });
+
+  it('reads from the state whether the last deploy built the image; no state or an unreadable one is not known', () => {
+    expect([stateHoldsBuiltImage(built), stateHoldsBuiltImage(prebuilt)]).toEqual([true, false]);
+    expect([stateHoldsBuiltImage(undefined), stateHoldsBuiltImage(''), stateHoldsBuiltImage('{"resour')]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('refuses a build over a state without one (it would build and push), and DASHBOARD_IMAGE over a state with a build', () => {
+    expect(sourceDisagreement('build', false, '/s/terraform.production.tfstate')).toMatch(/^the state \/s\/terraform.production.tfstate holds no image this tool built .*: this rollback would build and push the checkout; set DASHBOARD_IMAGE as the last deploy had it$/);
+    expect(sourceDisagreement('prebuilt', true, '/s')).toMatch(/DASHBOARD_IMAGE is set: this rollback would drop that build and run the release for DASHBOARD_IMAGE; unset it$/);
+    expect([sourceDisagreement('build', true, '/s'), sourceDisagreement('prebuilt', false, '/s'), sourceDisagreement('build', undefined, '/s')]).toEqual([undefined, undefined, undefined]);
   });
 });
 

@@ -161,6 +161,13 @@ describe('rollback and console', () => {
       /^job 'rails': version 99 is not one of the job's versions: Nomad keeps 2( \(stable\))?, 1( \(stable\))?, 0 \(stable\) \(npm run history, or nomad job history\); nothing was changed$/,
     );
 
+    // The last deploy built its image: a rollback with DASHBOARD_IMAGE set would drop that build.
+    project.with({ DASHBOARD_IMAGE: images[0]! });
+    const mixed = npm('rollback', 'local', '--to', '0', '--auto-approve');
+    project.with({ DASHBOARD_IMAGE: '' });
+    expect(mixed.status).toBe(1);
+    expect(lastLine(mixed.stderr)).toMatch(/holds the image the last deploy built, and DASHBOARD_IMAGE is set: .*; unset it; nothing was changed$/);
+
     // B's manifest deleted through the registry's API (the local registry allows deletes).
     const b = images[1]!;
     const digest = b.split('@')[1]!;
