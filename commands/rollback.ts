@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { statePathOf } from '../config/state-path';
+import { localStatePath } from '../config/state';
 import { type Command, CommandError, connect, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
 import { manifestPresent, parseDigestReference, RegistryError } from './registry-manifest';
 import { chooseRollbackTarget, imageOfVersion, RollbackChoiceError, runtimeOfVersion, sourceDisagreement, stateHoldsBuiltImage } from './rollback-target';
@@ -66,7 +66,7 @@ export const rollbackCommand: Command = {
       if (e instanceof RollbackChoiceError) throw new CommandError(`job '${jobId}': ${e.message}; nothing was changed`);
       throw e;
     }
-    const statePath = statePathOf(io, environment.name);
+    const statePath = localStatePath(environment.name, io);
     const disagreement = sourceDisagreement(environment.image.source, stateHoldsBuiltImage(existsSync(statePath) ? readFileSync(statePath, 'utf8') : undefined), statePath);
     if (disagreement) throw new CommandError(`${disagreement}; nothing was changed`);
     const running = imageOfVersion(versions.find((v) => v.Version === job.Version)!);
