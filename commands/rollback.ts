@@ -1,10 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { localStatePath } from '../config/state';
-import { type Command, CommandError, connect, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
+import { type Command, CommandError, type CommandIo, connect, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
 import { manifestPresent, parseDigestReference, RegistryError } from './registry-manifest';
 import { chooseRollbackTarget, imageOfVersion, RollbackChoiceError, runtimeOfVersion, sourceDisagreement, stateHoldsBuiltImage } from './rollback-target';
-import { runProgram } from './run-program';
+import { deployCommand } from './deploy';
 
 const USAGE = `usage: npm run rollback -- <environment> [--to <version>] [--auto-approve]
   environments: ${ENVIRONMENT_NAMES}
@@ -15,10 +14,13 @@ no push, no release step, and Terraform's state, the variable and the job agree 
 Without --to: the newest stable version older than the running one that runs another image.
 The image must still be in the registry (checked with DOCKER_REGISTRY_USER/DOCKER_REGISTRY_PASS).
 Migrations are not undone. The next plain npm run deploy rolls forward to the checkout's image.
-Exit status: the deploy's (0 rolled back), 1 refused or failed, 130 interrupted.`;
+Exit status: 0 rolled back, 1 refused or failed, 3 not approved, 130 interrupted.`;
 
 /** The operator input the deploy reads: the job runs this digest, the build and release stay as in state. */
 export const ROLLBACK_VARIABLE = 'DASHBOARD_ROLLBACK_IMAGE';
+
+/** The deploy's exit status for a plan no one approved (commands/deploy.ts). */
+const NOT_APPROVED = 3;
 
 export interface RollbackArgs {
   readonly environment: string;
@@ -35,17 +37,12 @@ export function parseRollbackArgs(args: readonly string[], interactive: boolean)
 }
 
 /**
- * The deploy, as `npm run deploy -- <env> [--auto-approve]` runs it, with the rollback input in
- * its environment. Exported for the deploy's own tests and for a caller that already chose.
+ * The deploy itself (commands/deploy.ts, in this process), with the rollback input in its
+ * environment: its plan, confirmation, apply, wait, summary and Ctrl-C report are the rollback's.
  */
-export function deployRollback(io: Parameters<Command['run']>[1], environment: string, image: string, runtime: 'buildpacks' | 'direct', autoApprove: boolean): Promise<number> {
-  const env = { ...io.env, [ROLLBACK_VARIABLE]: image, DASHBOARD_IMAGE_RUNTIME: runtime, CHECKPOINT_DISABLE: '1' };
-  return runProgram(join(io.cwd, 'node_modules/.bin/tsx'), ['commands/deploy.ts', environment, ...(autoApprove ? ['--auto-approve'] : [])], {
-    io,
-    env,
-    terminal: io.interactive,
-    missing: 'run npm ci in this checkout',
-  });
+export function deployRollback(io: CommandIo, environment: string, image: string, runtime: 'buildpacks' | 'direct', autoApprove: boolean): Promise<number> {
+  const env = { ...io.env, [ROLLBACK_VARIABLE]: image, DASHBOARD_IMAGE_RUNTIME: runtime };
+  return deployCommand.run([environment, ...(autoApprove ? ['--auto-approve'] : [])], { ...io, env });
 }
 
 export const rollbackCommand: Command = {
@@ -95,6 +92,10 @@ export const rollbackCommand: Command = {
     if (io.signal.aborted) {
       say('interrupted: the deploy above says what it left');
       return EXIT.interrupted;
+    }
+    if (code === NOT_APPROVED) {
+      say(`not approved: job '${jobId}' still runs ${running}`);
+      return code;
     }
     if (code !== 0) throw new CommandError(`the rollback's deploy exited ${code}: the job may still run ${running} (see above; npm run status -- ${environment.name})`, code);
     const after = await nomad.job(jobId);

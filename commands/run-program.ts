@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { CommandError, type CommandIo } from './cli';
 
 /**
- * Runs another program for a command (the deploy for a rollback, the `nomad` CLI for a console)
+ * Runs another program for a command (the `nomad` CLI for a console)
  * and returns its exit code. With `terminal`, it gets this process's stdin, stdout and stderr
  * as they are (a prompt, a TTY session); otherwise its output goes through the command's io.
  * Ctrl-C at a terminal reaches it by itself (one process group); any other stop (SIGTERM, an
