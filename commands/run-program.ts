@@ -23,7 +23,9 @@ export function runProgram(
     child.stdout?.on('data', (c: Buffer) => io.stdout(c));
     child.stderr?.on('data', (c: Buffer) => io.stderr(c));
     const onAbort = () => {
-      const byTerminal = /SIGINT/.test(String((io.signal.reason as Error | undefined)?.message ?? ''));
+      // The entry's reason is the signal's name (an Error naming it, in older entries).
+      const reason: unknown = io.signal.reason;
+      const byTerminal = /SIGINT/.test(typeof reason === 'string' ? reason : String((reason as Error | undefined)?.message ?? ''));
       if (!byTerminal) child.kill('SIGTERM');
     };
     io.signal.addEventListener('abort', onAbort, { once: true });

@@ -173,7 +173,7 @@ export class DashboardStack extends TerraformStack {
     return new ReleaseStep(this, 'release', {
       // The source's image, not a rollback's: a rollback releases nothing, and rolling forward releases nothing again.
       trigger: source.reference,
-      command: './node_modules/.bin/tsx commands/release.ts',
+      command: 'node .ci/launch.cjs release',
       workingDir: projectDir,
       environment: {
         [RELEASE_SETTINGS_VARIABLE]: settings,
