@@ -93,6 +93,9 @@ export interface AllocationMetric {
 /** A job as Nomad stores it: the job fields we send, and Nomad's own (Version, SubmitTime, …). */
 export type StoredJob = JobDocument['Job'] & { Version: number; SubmitTime: number; Status: string; Stop: boolean };
 
+/** One of a job's versions, as `/v1/job/<id>/versions` returns it (Go `api.Job` with Stable). */
+export type JobVersion = StoredJob & { Stable: boolean };
+
 /** The fields of Go's `api.Evaluation` the commands read. */
 export interface Evaluation {
   ID: string;
@@ -108,6 +111,8 @@ export interface AllocationStub {
   TaskGroup: string;
   ClientStatus: 'pending' | 'running' | 'complete' | 'failed' | 'lost' | 'unknown';
   CreateIndex: number;
+  JobVersion?: number;
+  NodeName?: string;
   TaskStates?: Record<string, TaskState> | null;
 }
 
@@ -334,6 +339,18 @@ export class NomadClient {
   }
 
   // --- end of capability checks ---
+
+  // --- rollback and console (commands/rollback.ts, commands/console.ts) ---
+
+  /** The job's versions as Nomad keeps them, newest first; none when there is no such job. */
+  async versions(jobId: string): Promise<JobVersion[]> {
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(jobId)}/versions`, '');
+    if (res.status === 404) return [];
+    const { Versions } = this.json<{ Versions: JobVersion[] | null }>(res, `list the versions of job '${jobId}'`);
+    return (Versions ?? []).sort((a, b) => b.Version - a.Version);
+  }
+
+  // --- end rollback and console ---
 
   private send(method: string, path: string, body?: string): Promise<HttpResponse> {
     return nomadRequest(this.connection, method, path, { ...(body ? { body } : {}), timeoutMs: this.timeoutMs });

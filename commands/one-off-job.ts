@@ -116,8 +116,19 @@ function rereadVariable(template: string, variable: { from: string; to: string }
  * does not go through the image's entrypoint, so a buildpacks image's command goes through the
  * launcher's full path.
  */
-export function consoleCommand(task: Pick<Task, 'Name' | 'Config'>, allocId: string, command: readonly string[] = ['rails', 'console']): string {
+export function consoleCommand(task: Pick<Task, 'Name' | 'Config'>, allocId: string, command: readonly string[] = DEFAULT_CONSOLE): string {
+  return ['nomad', ...consoleArgs(task, allocId, command, { tty: true })].join(' ');
+}
+
+/** What a console runs when not told: the Rails console. */
+export const DEFAULT_CONSOLE: readonly string[] = ['rails', 'console'];
+
+/**
+ * The `nomad` CLI's arguments for a session in the task (`alloc exec -i [-t] -task <task> <alloc> …`):
+ * through the launcher's full path for a buildpacks image. `tty: false` for a command fed from a pipe.
+ */
+export function consoleArgs(task: Pick<Task, 'Name' | 'Config'>, allocId: string, command: readonly string[], { tty }: { tty: boolean }): string[] {
   const entrypoint = task.Config.entrypoint as string[] | undefined;
   const launcher = entrypoint?.[0] === BUILDPACKS_LAUNCHER.entrypoint ? [BUILDPACKS_LAUNCHER.path] : [];
-  return ['nomad', 'alloc', 'exec', '-i', '-t', '-task', task.Name, allocId, ...launcher, ...command].join(' ');
+  return ['alloc', 'exec', '-i', tty ? '-t' : '-t=false', '-task', task.Name, allocId, ...launcher, ...command];
 }

@@ -67,6 +67,15 @@ const mount = z
 
 const imageRuntime = z.enum(['buildpacks', 'direct']);
 
+const daemon = z.object({ socket: z.string().superRefine(obeys(checkAbsolutePath)), notRunning: z.string().min(1) }).strict();
+
+/**
+ * A rollback (`npm run rollback`, DASHBOARD_ROLLBACK_IMAGE): the job runs this earlier image,
+ * while what the source made (the build and push in state, the release trigger) stays as it is,
+ * so the next deploy without it rolls forward. @default - the job runs the source's image
+ */
+const rollbackImage = z.string().superRefine(obeys(checkDigestReference)).optional();
+
 const image = z.discriminatedUnion('source', [
   z
     .object({
@@ -76,18 +85,23 @@ const image = z.discriminatedUnion('source', [
       /** Relative to the context. */
       dockerfile: z.string().min(1).default(DEFAULT_DOCKERFILE),
       runtime: imageRuntime.default('direct'),
+      rollback: rollbackImage,
       /** Content hash of the context, computed by the loader; absent when the context is not on this machine. */
       contextHash: z.string().superRefine(obeys(checkContextHash)).optional(),
       platform: z.string().optional(),
       /** A Docker daemon on a unix socket that must be there when Terraform plans (the local environment's podman). */
-      daemon: z.object({ socket: z.string().superRefine(obeys(checkAbsolutePath)), notRunning: z.string().min(1) }).strict().optional(),
+      daemon: daemon.optional(),
     })
     .strict(),
   z
     .object({
       source: z.literal('prebuilt'),
       reference: z.string().superRefine(obeys(checkDigestReference)),
-      runtime: imageRuntime.default('buildpacks'),
+      /** One default for both sources: production's own image is a Dockerfile one; a buildpacks image says so. */
+      runtime: imageRuntime.default('direct'),
+      rollback: rollbackImage,
+      /** The Docker daemon, as for a build: Terraform reads with it what state holds of an image built before. */
+      daemon: daemon.optional(),
     })
     .strict(),
 ]);

@@ -196,10 +196,10 @@ describe('loadEnvironment', () => {
     expect(() => parseEnvironment({ ...production(fixtureEdge()), web: undefined }, 'production')).toThrow(/^invalid configuration for environment 'production':/);
   });
 
-  it('DASHBOARD_IMAGE switches to a prebuilt buildpacks image, with no build', () => {
+  it('DASHBOARD_IMAGE switches to a prebuilt image, run directly (a Dockerfile image) unless told otherwise, with no build', () => {
     const ref = `docker.wikiedu.org/wikiedu-web@sha256:${'f'.repeat(64)}`;
     const env = loadEnvironment('production', fixtureEdge({ DASHBOARD_IMAGE: ref }));
-    expect(env.image).toEqual({ source: 'prebuilt', reference: ref, runtime: 'buildpacks' });
+    expect(env.image).toEqual({ source: 'prebuilt', reference: ref, runtime: 'direct' });
   });
 
   it.each([
