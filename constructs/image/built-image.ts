@@ -31,6 +31,12 @@ export interface BuiltImageProps {
  * pushed manifest's digest. An unchanged context means no build, no push and the same
  * digest; a changed one means a new tag, a new digest and so a new job version.
  * Pushed tags are kept in the registry, so a rollback can deploy any earlier digest.
+ *
+ * A new image replaces build and push create-before-destroy: the push that replaces the last one
+ * runs first, so when it fails (the registry is down) the pushed image stays in state, and so does
+ * the release step keyed on its digest; a deploy of that same source later pushes and releases
+ * nothing. (Destroy-first, the failed push left no image in state: the next deploy pushed it again
+ * and re-ran the release.) Destroying either is nothing but forgetting it (`keep_*`).
  */
 export class BuiltImage extends Construct implements IContainerImage {
   readonly reference: string;
@@ -61,6 +67,7 @@ export class BuiltImage extends Construct implements IContainerImage {
       },
       triggers,
       keepLocally: true,
+      lifecycle: { createBeforeDestroy: true },
     });
     // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
     this.image.overrideLogicalId(id);
@@ -69,6 +76,7 @@ export class BuiltImage extends Construct implements IContainerImage {
       triggers,
       // Earlier digests stay pullable: they are what a rollback deploys.
       keepRemotely: true,
+      lifecycle: { createBeforeDestroy: true },
     });
     this.registryImage.overrideLogicalId(id);
     this.reference = `${props.repository}@${this.registryImage.sha256Digest}`;
