@@ -281,6 +281,10 @@ step_provider() {
     echo "$archive is not $version: its CHANGELOG.md tops out at '${found:-nothing}'" >&2
     return 1
   fi
+  if [[ ${#patches[@]} -gt 0 ]] && ! command -v patch >/dev/null; then
+    echo "'patch' not found, needed for ${patches[*]#"$REPO_ROOT/"}: the apt step installs Debian's patch package (as root or with sudo)" >&2
+    return 1
+  fi
   for p in "${patches[@]}"; do
     echo "    applying ${p#"$REPO_ROOT/"}"
     logged "$LOGS/$type-patch.log" patch -p1 --forward --batch -d "$work" -i "$p"
@@ -298,6 +302,15 @@ step_provider() {
   rm -rf "$work"
   # Terraform would go on linking the build it cached before this one.
   rm -rf "$PLUGIN_CACHE/registry.terraform.io/$ns/$type/$version"
+  # This checkout's stacks keep the build they were initialised with (.terraform/providers) and its
+  # checksum (.terraform.lock.hcl), and Terraform goes on using that copy: drop both, so the next
+  # init takes this build from the mirror and locks it. (Other checkouts: README, "Tools".)
+  local stack
+  for stack in "$REPO_ROOT"/cdktf.out/stacks/*/; do
+    [[ -d $stack.terraform/providers/registry.terraform.io/$ns/$type/$version ]] || continue
+    rm -rf "$stack.terraform/providers/registry.terraform.io/$ns/$type/$version" "$stack.terraform.lock.hcl"
+    echo "    ${stack#"$REPO_ROOT/"}: dropped its copy of the earlier build and its lock file"
+  done
   echo "$stamp" >"$STAMPS/$ns-$type-$version"
   echo "    installed $dest"
 }
