@@ -304,7 +304,7 @@ step_provider() {
   rm -rf "$PLUGIN_CACHE/registry.terraform.io/$ns/$type/$version"
   # This checkout's stacks keep the build they were initialised with (.terraform/providers) and its
   # checksum (.terraform.lock.hcl), and Terraform goes on using that copy: drop both, so the next
-  # init takes this build from the mirror and locks it. (Other checkouts: README, "Tools".)
+  # init takes this build from the mirror and locks it. (Other checkouts: docs/tools.md.)
   local stack
   for stack in "$REPO_ROOT"/cdktf.out/stacks/*/; do
     [[ -d $stack.terraform/providers/registry.terraform.io/$ns/$type/$version ]] || continue
@@ -358,7 +358,7 @@ run_step "terraform >= $TERRAFORM_MIN_VERSION" step_terraform
 run_step "nomad v$NOMAD_VERSION" step_nomad
 # provider_step NAMESPACE TYPE VERSION SHA256 LDFLAGS: a provider this script built is rebuilt
 # when its stamp changes; one an operator copied into the mirror from a connected machine
-# (no stamp; README, "Air-gapped machines") is used as it is.
+# (no stamp; docs/tools.md, "Air-gapped machines") is used as it is.
 provider_step() {
   local name="provider $1/$2 $3"
   if [[ ! -f $STAMPS/$1-$2-$3 ]] &&
