@@ -12,7 +12,7 @@ export interface DeployFacts {
   /** When the deploy started (ms since the epoch). */
   readonly started: number;
   /** The job Nomad ran before (undefined: none). */
-  readonly before: StoredJob | undefined;
+  before: StoredJob | undefined;
   /** What the apply reported done to each resource. */
   applied: readonly { readonly address: string; readonly action: string }[];
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,8 +13,8 @@ import { type Deployment, NomadClient, nomadConnection, type StoredJob } from '.
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
 import { brokenStateMessage, inspectStateFile } from './state-file';
-import { StepError, synthesize, synthesizedStack, type Steps } from './terraform';
-import { appliedResources, streamed, terraformErrors } from './terraform-stream';
+import { StepError, synthesizedStack, synthesizeInto, type Steps } from './terraform';
+import { appliedResources, streamed, type StreamedRun, terraformErrors } from './terraform-stream';
 import { summarize, type TerraformPlan } from './terraform-plan';
 
 const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt]   (${ENVIRONMENT_NAMES})
@@ -53,12 +53,7 @@ export const deployCommand: Command = {
     if (state.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
 
     const nomad = new NomadClient(nomadConnection(environment.nomad, io.env), 10_000);
-    // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
-    say((await requireCapabilities(nomad, environment, deployNeeds(environment))).summary);
-    const facts: DeployFacts = { environment, started: Date.now(), before: await liveJob(nomad, environment.job.id), applied: [] };
-    const beforeDeployments = facts.before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
-
-    const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
+    const stackDir = join(io.cwd, 'cdktf.out', 'stacks', name);
     const terraform = (label: string, tfArgs: string[], echo = true) =>
       streamed('terraform', tfArgs, {
         cwd: stackDir,
@@ -75,13 +70,50 @@ export const deployCommand: Command = {
       });
 
     const dir = mkdtempSync(join(tmpdir(), 'dashboard-deploy-'));
+    const facts: DeployFacts = { environment, started: Date.now(), before: undefined, applied: [] };
     try {
       // The plan file holds the sensitive values in clear: a private directory, removed at the end.
       const planFile = join(dir, 'plan.tfplan');
-      await initialized(stackDir, terraform, say);
-      if (options.adopt) await adopt(environment, facts.before, terraform, say);
-      say('terraform plan…');
-      const plan = await terraform('terraform plan', ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`]);
+      const planArgs = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+      // Terraform plans the stack as last synthesized while synth runs and Nomad is asked (most
+      // deploys change nothing in the stack); that plan, which changes nothing, is kept only when
+      // synth writes the very same stack, else it is stopped.
+      const last = existsSync(join(stackDir, 'cdk.tf.json')) && isInitialized(stackDir) && !options.adopt ? readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8') : undefined;
+      const ahead = last === undefined ? undefined : startPlanAhead(stackDir, planArgs, { ...io.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' }, redactor);
+      let synthesized: string;
+      let beforeDeployments: Deployment[];
+      try {
+        const [capabilities, before, stack] = await Promise.all([
+          // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
+          requireCapabilities(nomad, environment, deployNeeds(environment)),
+          liveJob(nomad, environment.job.id),
+          synthesizeInto(io.cwd, name, join(dir, 'synth'), steps).then((outdir) => readFileSync(join(synthesizedStack(outdir, name, steps), 'cdk.tf.json'), 'utf8')),
+        ]);
+        say(capabilities.summary);
+        facts.before = before;
+        synthesized = stack;
+        beforeDeployments = before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
+      } catch (e) {
+        await ahead?.cancel();
+        throw e;
+      }
+      let plan: { status: number | undefined; output: string };
+      if (ahead && synthesized === last) {
+        say('terraform plan… (started beside synth: the stack is unchanged)');
+        plan = await ahead.result;
+        for (const line of plan.output.split('\n')) io.stdout(`${line}\n`);
+        if (!io.signal.aborted && plan.status !== 0 && plan.status !== 2) {
+          throw new CommandError(`deploy: terraform plan failed${plan.status === undefined ? '' : ` (exit ${plan.status})`}:\n${indent(terraformErrors(plan.output).join('\n\n') || lastLines(plan.output))}`);
+        }
+      } else {
+        await ahead?.cancel();
+        mkdirSync(stackDir, { recursive: true });
+        writeFileSync(join(stackDir, 'cdk.tf.json'), synthesized);
+        await initialized(stackDir, terraform, say);
+        if (options.adopt) await adopt(environment, facts.before, terraform, say);
+        say('terraform plan…');
+        plan = await terraform('terraform plan', planArgs);
+      }
       if (io.signal.aborted) return interrupted(io, nomad, facts, say);
       if (plan.status === 0) {
         say('no changes: nothing to apply');
@@ -122,9 +154,30 @@ export const deployCommand: Command = {
 
 type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ status: number | undefined; output: string }>;
 
-/** `terraform init` once per stack directory (and again when Terraform says the directory needs it). */
+/** Whether `terraform init` has run in the stack's directory. */
+function isInitialized(stackDir: string): boolean {
+  return existsSync(join(stackDir, '.terraform')) && existsSync(join(stackDir, '.terraform.lock.hcl'));
+}
+
+/**
+ * A plan run ahead of synth, its output kept back: shown if it is kept, dropped if it is stopped
+ * (SIGINT: Terraform stops at once and frees the state lock).
+ */
+function startPlanAhead(stackDir: string, args: string[], env: Record<string, string | undefined>, redactor: Redactor): { result: Promise<StreamedRun>; cancel(): Promise<void> } {
+  const controller = new AbortController();
+  const result = streamed('terraform', args, { cwd: stackDir, env, redactor, signal: controller.signal });
+  return {
+    result,
+    async cancel() {
+      controller.abort('SIGTERM');
+      await result;
+    },
+  };
+}
+
+/** `terraform init` once per stack directory. */
 async function initialized(stackDir: string, terraform: Terraform, say: (m: string) => void): Promise<void> {
-  if (existsSync(join(stackDir, '.terraform')) && existsSync(join(stackDir, '.terraform.lock.hcl'))) return;
+  if (isInitialized(stackDir)) return;
   say('terraform init…');
   await terraform('terraform init', ['init', '-input=false', '-no-color'], false);
 }
