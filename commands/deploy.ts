@@ -7,6 +7,7 @@ import type { Environment } from '../config/schema';
 import { localStatePath } from '../config/state';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
+import { checkDrift, explainApplyFailure, formatDrift, healAndRefresh, healNeeded, healQuestion } from './drift';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
 import { releaseJobId } from './release';
@@ -76,34 +77,44 @@ export const deployCommand: Command = {
       const planFile = join(dir, 'plan.tfplan');
       await initialized(stackDir, terraform, say);
       if (options.adopt) await adopt(environment, facts.before, terraform, say);
+      // Drift (drift.ts): the job changed in Nomad by hand, which Terraform's plan does not show.
+      const drift = await checkDrift(stackDir, steps, nomad);
+      if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
       say('terraform plan…');
       const plan = await terraform('terraform plan', ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`]);
       if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-      if (plan.status === 0) {
+      if (plan.status === 0 && !healNeeded(drift, undefined)) {
         say('no changes: nothing to apply');
         io.stderr(await deploySummary(nomad, { ...facts, after: facts.before }, { changed: false }));
         return EXIT.ok;
       }
-      const show = await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
-      const planned = summarize(JSON.parse(show.output) as TerraformPlan);
-      if (planned.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
+      const show = plan.status === 0 ? undefined : await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
+      const planned = show && summarize(JSON.parse(show.output) as TerraformPlan);
+      if (planned?.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
+      const heal = healNeeded(drift, planned?.job.action);
 
       if (!options['auto-approve']) {
         if (!io.interactive) throw new CommandError(`deploy: the plan above has changes and no one can approve them here (stdin is not a terminal): run again with --auto-approve`, NOT_APPROVED);
-        if (!(await confirmed(`Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
+        if (!(await confirmed(heal ? healQuestion(drift, name, planned !== undefined) : `Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
           say('not applied');
           return NOT_APPROVED;
         }
       }
-      say('terraform apply…');
-      const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
-        // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
-        const said = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
-        if (e instanceof CommandError && said) throw new CommandError(`${e.message}\n${said.replace(/^/gm, 'deploy: ')}`, e.exitCode);
-        throw e;
-      });
-      facts.applied = appliedResources(apply.output);
-      if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+      if (planned) {
+        say('terraform apply…');
+        const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
+          // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
+          const failed = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
+          const moved = e instanceof CommandError ? explainApplyFailure(e.message, environment.job.id) : undefined;
+          // The job changed in Nomad since the plan (provider #398): what happened and what to do, last.
+          const said = [...(failed ? [failed.replace(/^/gm, 'deploy: ')] : []), ...(moved ? [`deploy: ${moved}`] : [])];
+          if (e instanceof CommandError && said.length > 0) throw new CommandError([e.message, ...said].join('\n'), e.exitCode);
+          throw e;
+        });
+        facts.applied = appliedResources(apply.output);
+        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+      }
+      if (heal) say(await healAndRefresh(drift, stackDir, steps, nomad, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
       io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
       return EXIT.ok;
     } catch (e) {

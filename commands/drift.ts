@@ -1,8 +1,11 @@
 import type { JobDocument } from '../constructs/nomad/api';
 import { CommandError } from './cli';
+import { describeFailedDeployments } from './deploy-outcome';
 import { type DiffType, type FieldDiff, type JobDiff, type NomadClient, NomadError, type ObjectDiff, type StoredJob } from './nomad-client';
 import { isSecretName, MASK } from './secrets';
-import type { RegisteredJob } from './terraform-state';
+import type { Steps } from './terraform';
+import type { Action } from './terraform-plan';
+import { readRegisteredJob, type RegisteredJob, refreshRegisteredJob } from './terraform-state';
 
 /**
  * Drift: the job in Nomad differs from the one this tool last registered (a group scaled, the
@@ -147,6 +150,70 @@ export function formatHealed(drift: Drift, healed: Healed): string {
     `Drift healed: job '${drift.registered.id}' registered again as this tool declares it (${drift.fields.length} ${drift.fields.length === 1 ? 'field' : 'fields'} put back), ` +
     `now version ${healed.version} (evaluation ${healed.evalId}); Nomad rolls the changed groups as for any update: nomad job status ${drift.registered.id}`
   );
+}
+
+// --- the deploy's two calls: checkDrift after `terraform init`, before the plan; healDriftLeftByPlan after it ---
+
+/** Drift of the stack's job: what the state says this tool registered, against Nomad. */
+export function checkDrift(stackDir: string, steps: Steps, nomad: NomadClient): Promise<Drift | undefined> {
+  return detectDrift(readRegisteredJob(stackDir, steps), nomad);
+}
+
+/**
+ * Whether the deploy must put the job back itself: it drifted, it is still in Nomad, and the plan
+ * leaves it alone (`jobAction` undefined: the plan has no changes at all). A plan that updates
+ * the job puts it back through Terraform; one that creates it (purged by hand) registers it anew.
+ */
+export function healNeeded(drift: Drift | undefined, jobAction: Action | undefined): drift is Drift {
+  return drift?.live !== undefined && (jobAction === undefined || jobAction === 'unchanged');
+}
+
+/** The deploy's question when drift is all there is to apply, or comes with a plan that leaves the job alone. */
+export function healQuestion(drift: Drift, environment: string, withPlan: boolean): string {
+  return `${withPlan ? `Apply this plan to '${environment}' and put` : 'Put'} job '${drift.registered.id}' back as declared (a rolling update)? Only 'yes' will be accepted: `;
+}
+
+/**
+ * Heals (healDrift), then refreshes the state's record of the job, so a following plan shows
+ * neither a change nor drift. Returns the line that says what it changed and where to look.
+ */
+export async function healAndRefresh(drift: Drift, stackDir: string, steps: Steps, nomad: NomadClient, wait?: DeploymentWait): Promise<string> {
+  steps.progress(`job '${drift.registered.id}' drifted and Terraform sees no change: registering the jobspec in state again through Nomad's API…`);
+  const healed = await healDrift(drift, nomad);
+  refreshRegisteredJob(stackDir, drift.registered.address, steps);
+  if (wait) await waitForDeployment(nomad, drift.registered.id, healed.version, wait, steps);
+  return formatHealed(drift, healed);
+}
+
+/** As long as a deploy waits for Nomad's deployment (the environment's job.deployTimeout), as the provider does for Terraform's updates. */
+export interface DeploymentWait {
+  readonly seconds: number;
+  readonly signal: AbortSignal;
+  /** @default 2000 */
+  readonly pollMs?: number;
+}
+
+/**
+ * Waits for the deployment of a job version to succeed; a failed one, or none ended in time, is
+ * a CommandError naming the groups that did not get healthy. A version with nothing to roll out
+ * has no deployment: after a few polls without one, there is nothing to wait for.
+ */
+export async function waitForDeployment(nomad: NomadClient, jobId: string, version: number, wait: DeploymentWait, steps: Steps): Promise<void> {
+  const pollMs = wait.pollMs ?? 2000;
+  const deadline = Date.now() + wait.seconds * 1000;
+  steps.progress(`waiting up to ${wait.seconds}s for the deployment of job '${jobId}' version ${version}…`);
+  for (let polls = 1; !wait.signal.aborted; polls += 1) {
+    const deployment = (await nomad.deployments(jobId)).find((d) => d.JobVersion === version);
+    if (deployment?.Status === 'successful') return;
+    if (deployment && (deployment.Status === 'failed' || deployment.Status === 'cancelled')) {
+      throw new CommandError(describeFailedDeployments([], [deployment]) ?? `deployment ${deployment.ID} of job '${jobId}' version ${version} ${deployment.Status}: ${deployment.StatusDescription}`);
+    }
+    if (!deployment && polls >= 5) return;
+    if (Date.now() + pollMs > deadline) {
+      throw new CommandError(`the deployment of job '${jobId}' version ${version} did not end within ${wait.seconds}s (job.deployTimeout); it goes on in Nomad: nomad job status ${jobId}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }
 
 /** Terraform's error when the job's modify index moved between plan and apply (terraform-provider-nomad #398). */

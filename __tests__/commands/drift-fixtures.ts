@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { NomadClient } from '../../commands/nomad-client';
+import { type Deployment, NomadClient } from '../../commands/nomad-client';
 import type { TerraformState } from '../../commands/terraform-state';
 
 /** Recorded from a real Nomad 1.6.3 agent and Terraform by __tests__/fixtures/drift/record.ts. */
@@ -37,6 +37,8 @@ export interface Request {
 export class FakeNomad {
   scenario: DriftScenario | 'gone' = 'clean';
   refuseRegister = false;
+  /** The job's deployments, asked for again at each poll. */
+  deployments: () => Deployment[] = () => [];
   readonly requests: Request[] = [];
   private server: Server | undefined;
   client!: NomadClient;
@@ -52,6 +54,7 @@ export class FakeNomad {
           res.statusCode = status;
           res.end(typeof answer === 'string' ? answer : JSON.stringify(answer));
         };
+        if (req.method === 'GET' && path === '/v1/job/rails/deployments') return send(200, this.deployments());
         if (this.scenario === 'gone' && path.startsWith('/v1/job/')) return send(404, 'job not found');
         const scenario = this.scenario as DriftScenario;
         if (req.method === 'GET' && path === '/v1/job/rails') return send(200, { ...(recorded(scenario, 'job') as object), ...this.afterRegister });
@@ -74,6 +77,7 @@ export class FakeNomad {
   reset(scenario: DriftScenario | 'gone'): this {
     this.scenario = scenario;
     this.refuseRegister = false;
+    this.deployments = () => [];
     this.afterRegister = {};
     this.requests.length = 0;
     return this;

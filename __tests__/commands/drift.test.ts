@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobDocument } from '../../constructs/nomad/api';
 import { CommandError } from '../../commands/cli';
-import { detectDrift, driftedFields, driftHeadline, explainApplyFailure, formatDrift, formatHealed, healDrift } from '../../commands/drift';
-import type { JobDiff } from '../../commands/nomad-client';
+import { detectDrift, driftedFields, driftHeadline, explainApplyFailure, formatDrift, formatHealed, healDrift, healNeeded, waitForDeployment } from '../../commands/drift';
+import type { Deployment, JobDiff } from '../../commands/nomad-client';
 import { Redactor } from '../../commands/secrets';
 import type { Steps } from '../../commands/terraform';
 import { readRegisteredJob, registeredJobOf, type RegisteredJob } from '../../commands/terraform-state';
-import { DEPLOYED_STATE_FILE, deployedState, FakeNomad, MODIFY_INDEX_CHANGED_OUTPUT } from './drift-fixtures';
+import { DEPLOYED_STATE_FILE, deployedState, FakeNomad, MODIFY_INDEX_CHANGED_OUTPUT, recorded } from './drift-fixtures';
 
 const steps = (env: Record<string, string> = {}): Steps => ({ env: { PATH: process.env.PATH, ...env }, redactor: new Redactor(), progress: () => undefined });
 
@@ -145,6 +145,53 @@ describe('drift, on the answers of a real Nomad', () => {
     );
   });
 });
+
+describe('the deploy: when it heals, and how it waits', () => {
+  const nomad = new FakeNomad();
+  beforeAll(() => nomad.start());
+  afterAll(() => nomad.stop());
+  beforeEach(() => nomad.reset('clean'));
+
+  it('heals only drift the plan leaves alone, and never a job gone from Nomad (Terraform registers that one)', () => {
+    const registered = registeredJobOf(deployedState())!;
+    const drift = { registered, live: recordedJob(), fields: [] };
+    expect([undefined, 'unchanged', 'update', 'create'].map((a) => healNeeded(drift, a as never))).toEqual([true, true, false, false]);
+    expect(healNeeded({ ...drift, live: undefined }, undefined)).toBe(false);
+    expect(healNeeded(undefined, undefined)).toBe(false);
+  });
+
+  const deployment = (Status: string, JobVersion = 3): Deployment => ({
+    ID: 'd3a1c0de-0000-4000-8000-000000000003',
+    JobID: 'rails',
+    JobVersion,
+    Status,
+    StatusDescription: Status === 'failed' ? 'Failed due to progress deadline' : 'Deployment is running',
+    TaskGroups: { web: { DesiredTotal: 1, PlacedAllocs: 1, HealthyAllocs: 0, UnhealthyAllocs: 1 } },
+  });
+  const wait = (seconds = 5) => waitForDeployment(nomad.client, 'rails', 3, { seconds, signal: new AbortController().signal, pollMs: 1 }, steps());
+
+  it("waits for the healed version's deployment to succeed", async () => {
+    let polls = 0;
+    nomad.deployments = () => [deployment(++polls < 3 ? 'running' : 'successful'), deployment('failed', 2)];
+    await wait();
+    expect(polls).toBe(3);
+  });
+
+  it('a failed deployment names the group that did not get healthy', async () => {
+    nomad.deployments = () => [deployment('failed')];
+    await expect(wait()).rejects.toThrow(/version 3 failed: Failed due to progress deadline\n  group 'web': 0 of 1 healthy, 1 unhealthy/);
+  });
+
+  it('no deployment for the version: nothing to roll out, nothing to wait for; one that never ends: said after the timeout', async () => {
+    await wait();
+    nomad.deployments = () => [deployment('running')];
+    await expect(wait(0)).rejects.toThrow("the deployment of job 'rails' version 3 did not end within 0s (job.deployTimeout); it goes on in Nomad: nomad job status rails");
+  });
+});
+
+function recordedJob() {
+  return recorded('scaled', 'job') as never;
+}
 
 describe('drifted fields of any shape', () => {
   const field = (Name: string, Old: string, New: string, Type: 'Added' | 'Deleted' | 'Edited' | 'None' = 'Edited') => ({ Type, Name, Old, New, Annotations: null });
