@@ -9,6 +9,7 @@ import type { Deployment, JobDiff } from '../../commands/nomad-client';
 import { Redactor } from '../../commands/secrets';
 import type { Steps } from '../../commands/terraform';
 import { readRegisteredJob, registeredJobOf, type RegisteredJob } from '../../commands/terraform-state';
+import { terraformErrors } from '../../commands/terraform-stream';
 import { DEPLOYED_STATE_FILE, deployedState, FakeNomad, MODIFY_INDEX_CHANGED_OUTPUT, recorded } from './drift-fixtures';
 
 const steps = (env: Record<string, string> = {}): Steps => ({ env: { PATH: process.env.PATH, ...env }, redactor: new Redactor(), progress: () => undefined });
@@ -250,6 +251,12 @@ describe("Terraform's error when the job changed between plan and apply (provide
     const said = explainApplyFailure(MODIFY_INDEX_CHANGED_OUTPUT, 'rails')!;
     expect(said).toContain("job 'rails' changed in Nomad between the plan and the apply");
     expect(said).toContain('Run the deploy again');
+  });
+
+  it("is recognised in the error blocks the deploy's failure keeps, with Terraform's box drawing too", () => {
+    expect(explainApplyFailure(terraformErrors(MODIFY_INDEX_CHANGED_OUTPUT).join('\n\n'), 'rails')).toBeDefined();
+    const boxed = ['╷', '│ Error: job modify index has changed since last refresh', '│ ', '│   with nomad_job.rails,', '╵'].join('\n');
+    expect(explainApplyFailure(terraformErrors(boxed).join('\n\n'), 'rails')).toBeDefined();
   });
 
   it('any other failure is left alone', () => {
