@@ -175,8 +175,9 @@ function confirmed(question: string, io: CommandIo): Promise<boolean> {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     io.signal.addEventListener('abort', () => rl.close(), { once: true });
     rl.question(question, (answer) => {
-      rl.close();
+      // Before close: closing emits 'close' at once, whose `resolve(false)` would win.
       resolve(answer.trim() === 'yes');
+      rl.close();
     });
     rl.on('close', () => resolve(false));
   });
