@@ -21,7 +21,8 @@ const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt]
 
 Synthesizes the environment's stack, plans it (terraform plan to a file, shown), asks, then
 applies exactly that plan: the image build and push, the Nomad Variable, the release step, the
-job, and the wait for its deployment. Ends with what runs now.
+job, and the wait for its deployment. Ends with what runs now. Before it plans, it reports what
+was changed in Nomad by hand (drift); when the plan leaves the job alone, it puts it back itself.
   --auto-approve  apply without asking (needed where no one is at a terminal)
   --adopt         take over a job that runs in Nomad but is not in this checkout's state
                   (imports it, then plans as usual)
