@@ -107,6 +107,7 @@ function formatField(f: DriftedField): string {
 export function driftHeadline(drift: Drift): string {
   if (!drift.live) return 'gone from Nomad (purged by hand)';
   const names = drift.fields.map((f) => `${f.where.replace(/group '([^']+)'(, task '([^']+)')?/, (_, g: string, _t, t?: string) => (t ? `${g}/${t}` : g))}${f.field ? ` ${f.field}` : ''}`);
+  if (names.length === 0) return 'changed in Nomad by hand';
   const shown = names.slice(0, 3).join(', ');
   return `changed in Nomad by hand: ${shown}${names.length > 3 ? ` and ${names.length - 3} more` : ''}`;
 }

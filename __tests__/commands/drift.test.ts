@@ -106,6 +106,9 @@ describe('drift, on the answers of a real Nomad', () => {
       `  group 'web': Count: live "3", declared "1"`,
     ]);
     expect(driftHeadline(drift)).toBe('changed in Nomad by hand: sidekiq-long/sidekiq Resources.MemoryMB, web Count');
+    const many = { ...drift, fields: [...drift.fields, ...drift.fields] };
+    expect(driftHeadline(many)).toBe('changed in Nomad by hand: sidekiq-long/sidekiq Resources.MemoryMB, web Count, sidekiq-long/sidekiq Resources.MemoryMB and 1 more');
+    expect(driftHeadline({ ...drift, fields: [] })).toBe('changed in Nomad by hand');
   });
 
   it('the job purged by hand: said, with nothing to heal (Terraform registers it again)', async () => {
