@@ -1,8 +1,9 @@
+import { isSecretName } from '../config/secret-names';
 import type { JobDocument } from '../constructs/nomad/api';
 import { CommandError } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
 import { type DiffType, type FieldDiff, type JobDiff, type NomadClient, NomadError, type ObjectDiff, type StoredJob } from './nomad-client';
-import { isSecretName, MASK } from './secrets';
+import { MASK } from './secrets';
 import type { Steps } from './terraform';
 import type { Action } from './terraform-plan';
 import { readRegisteredJob, type RegisteredJob, refreshRegisteredJob } from './terraform-state';
