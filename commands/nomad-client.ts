@@ -91,7 +91,7 @@ export interface AllocationMetric {
 }
 
 /** A job as Nomad stores it: the job fields we send, and Nomad's own (Version, SubmitTime, …). */
-export type StoredJob = JobDocument['Job'] & { Version: number; SubmitTime: number; Status: string; Stop: boolean };
+export type StoredJob = JobDocument['Job'] & { Version: number; SubmitTime: number; Status: string; Stop: boolean; JobModifyIndex: number };
 
 /** One of a job's versions, as `/v1/job/<id>/versions` returns it (Go `api.Job` with Stable). */
 export type JobVersion = StoredJob & { Stable: boolean };
@@ -288,6 +288,20 @@ export class NomadClient {
     if (res.status !== 200) throw new NomadError(`Nomad at ${this.connection.address} refused to read ${path} of allocation ${allocId} (${res.status}): ${res.text.trim()}`, res.status);
     return res.body;
   }
+
+  // --- drift (commands/drift.ts) ---
+
+  /**
+   * Registers a job as the nomad provider does: with its jobspec text as the job's submission
+   * (which the provider reads back as the resource's jobspec), and only while the job's modify
+   * index is still `index`, so a change made meanwhile is refused, never overwritten.
+   */
+  async registerSubmitted(document: JobDocument, submission: { source: string; format: 'json' }, index: number): Promise<{ EvalID: string; JobModifyIndex: number }> {
+    const body = { ...document, Submission: { Source: submission.source, Format: submission.format }, EnforceIndex: true, JobModifyIndex: index };
+    return this.json(await this.send('PUT', '/v1/jobs', JSON.stringify(body)), `register job '${document.Job.ID}'`);
+  }
+
+  // --- end drift ---
 
   private json<T>(res: HttpResponse, what: string): T {
     if (res.status < 200 || res.status > 299) throw new NomadError(`Nomad at ${this.connection.address} refused to ${what} (${res.status}): ${res.text.trim()}`, res.status);
