@@ -12,13 +12,19 @@ export const STATUS_EXIT = {
   healthy: 0,
   /** Nomad could not be asked, or the command line was wrong. */
   error: 1,
-  /** Not all healthy yet: a deployment is running, or allocations are still starting. */
+  /** Not all healthy: a deployment is running, or a group's allocations run unverified. */
   progressing: 2,
   /** A group failed (its deployment failed, or it runs short with no deployment under way), or the job is missing, stopped or dead. */
   failed: 3,
 } as const;
 
-export type GroupState = 'healthy' | 'progressing' | 'failed';
+/**
+ * healthy: runs as many healthy allocations as it wants; progressing: a deployment is under way,
+ * or the allocations it lacks are starting; failed: unhealthy allocations failed its deployment, or it runs short with no deployment under
+ * way; unverified: it runs as many as it wants, but no deployment found them all healthy (its
+ * deployment failed for another group's sake).
+ */
+export type GroupState = 'healthy' | 'progressing' | 'failed' | 'unverified';
 
 export interface GroupView {
   readonly name: string;
@@ -109,10 +115,18 @@ export function statusView(job: StoredJob, summary: JobSummary | undefined, allo
     const unhealthy = fromDeployment ? fromDeployment.UnhealthyAllocs : mine.filter((a) => a.DeploymentStatus?.Healthy === false).length;
     const restarts = mine.reduce((n, a) => n + Object.values(a.TaskStates ?? {}).reduce((m, t) => m + (t.Restarts ?? 0), 0), 0);
     const desired = job.Stop ? 0 : g.Count;
-    // Healthy: as many running as wanted, and each of them healthy by its deployment's word.
-    const allHealthy = running.length === desired && running.every((a) => a.DeploymentStatus?.Healthy !== false) && (fromDeployment ? healthy >= desired : running.every((a) => a.DeploymentStatus?.Healthy === true));
-    const failedInDeployment = deployment?.Status === 'failed' && (deployment.TaskGroups[g.Name]?.HealthyAllocs ?? 0) < (deployment.TaskGroups[g.Name]?.DesiredTotal ?? 0);
-    const state: GroupState = failedInDeployment ? 'failed' : allHealthy ? 'healthy' : deploying ? 'progressing' : running.length < desired ? 'failed' : 'progressing';
+    // Healthy: as many running as wanted, each of them healthy by its deployment's word.
+    const allHealthy = running.length === desired && (fromDeployment ? healthy >= desired : running.every((a) => a.DeploymentStatus?.Healthy === true));
+    const failedInDeployment = deployment?.Status === 'failed' && (deployment.TaskGroups[g.Name]?.UnhealthyAllocs ?? 0) > 0;
+    const state: GroupState = failedInDeployment
+      ? 'failed'
+      : allHealthy
+        ? 'healthy'
+        : deploying || running.length + mine.filter((a) => a.ClientStatus === 'pending').length >= desired && running.length < desired
+          ? 'progressing'
+          : running.length < desired
+            ? 'failed'
+            : 'unverified';
     return { name: g.Name, desired, running: running.length, healthy, unhealthy, queued: summary?.Summary[g.Name]?.Queued ?? 0, restarts, state };
   });
   const dead = job.Stop || job.Status === 'dead';

@@ -8,9 +8,10 @@ whether it is stable; the image its tasks run; per group the allocations desired
 healthy and unhealthy, and restarts; the latest deployment's status and description.
   --json   the same facts as one JSON object on stdout
 
-Exit status: 0 every group healthy, 2 not all healthy yet (a deployment is running, allocations
-are starting), 3 a group failed (its deployment failed, or it runs short with no deployment
-under way) or the job is missing, stopped or dead, 1 error, 130 interrupted.`;
+Exit status: 0 every group healthy; 2 not all healthy (a deployment is running, or a group runs
+allocations no deployment found healthy); 3 a group failed (unhealthy allocations failed its
+deployment, or it runs short with no deployment under way), or the job is missing, stopped or
+dead; 1 error; 130 interrupted.`;
 
 /** `npm run status -- <env>`: the job as Nomad runs it now. */
 export const statusCommand: Command = {
@@ -19,12 +20,19 @@ export const statusCommand: Command = {
   async run(args, io) {
     const { positionals, options } = parseCommandLine(args, { json: { type: 'boolean' } }, { positionals: ['environment'] });
     const { jobId, nomad } = connectToRead(positionals[0]!, io);
-    const [job, summary, allocations, deployment] = await Promise.all([nomad.job(jobId), nomad.jobSummary(jobId), nomad.allocations(jobId), nomad.latestDeployment(jobId)]);
+    // Asked at once; when there is no job, the others' refusals say nothing more.
+    const answers = await Promise.allSettled([nomad.job(jobId), nomad.jobSummary(jobId), nomad.allocations(jobId), nomad.latestDeployment(jobId)] as const);
+    const job = settled(answers[0]);
     if (!job) throw new CommandError(`status: job '${jobId}' is not registered at ${nomad.connection.address}: nothing runs (deploy it with npm run deploy -- ${positionals[0]})`, STATUS_EXIT.failed);
-    const view = statusView(job, summary, allocations, deployment);
+    const view = statusView(job, settled(answers[1]), settled(answers[2]), settled(answers[3]));
     io.stdout(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
     return view.exitCode;
   },
 };
+
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
 
 runMain(statusCommand, module);
