@@ -112,7 +112,7 @@ export const taskCommand: Command = {
         if (result.outcome === 'failed') say(`the command failed (exit ${result.exitCode})`);
         return result.exitCode ?? 0;
       }
-      throw new CommandError(`task: ${{ unplaced: 'Nomad cannot place it', timeout: 'timed out', failed: 'it failed', complete: '' }[result.outcome]}: ${result.reason ?? ''}`);
+      throw new CommandError(`task: ${{ unplaced: 'Nomad cannot place it', timeout: 'timed out', failed: 'it failed', interrupted: 'interrupted', complete: '' }[result.outcome]}: ${result.reason ?? ''}`);
     } finally {
       // No pile of dead jobs: the run's job goes, its files are copied.
       await client.deregister(id, { purge: true }).catch((e: Error) => say(`could not purge job '${id}': ${e.message}`));
