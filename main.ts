@@ -48,7 +48,7 @@ function protectState(statePath: string): void {
   for (const file of [statePath, `${statePath}.backup`]) if (existsSync(file)) chmodSync(file, 0o600);
 }
 
-/** Synthesizes every stack; on a broken rule, says which and fails. .ci/synth-app.cjs calls it. */
+/** Synthesizes every stack; on a broken rule, says which and fails. Runs when this is the entry (node main.ts, or .ci/synth-app.cjs). */
 export function main(): void {
   try {
     buildApp({ env: process.env, cwd: process.cwd() }).synth();

@@ -92,6 +92,7 @@ function compile(files, target, name, entry) {
     for (const [, request] of outputText.matchAll(/require\("(\.[^"]*)"\)/g)) visit(posix.join(posix.dirname(id), request));
   };
   visit(entry);
+  writeWhole(sourcesOf(target), JSON.stringify([...reached].map((id) => relative(ROOT, byId.get(id)))));
   const program = `'use strict';\n// Compiled by .ci/compiled.cjs from ${modules.length} sources. Do not edit: it is rebuilt when they change.\nconst sources = {\n${modules.join('\n')}\n};\n${loader(entry)}`;
   writeWhole(target, program);
   const mine = new RegExp(`^${name}-[0-9a-f]{16}\\.js$`);
@@ -100,7 +101,13 @@ function compile(files, target, name, entry) {
     if (!mine.test(entry) || program === target) continue;
     rmSync(program, { force: true });
     rmSync(codeCacheOf(program), { force: true });
+    rmSync(sourcesOf(program), { force: true });
   }
+}
+
+/** Which sources a compiled program holds (relative paths, JSON): beside it. */
+function sourcesOf(program) {
+  return `${program}.sources`;
 }
 
 /** Written aside and renamed into place: a concurrent synth sees the whole file or none. */
@@ -124,25 +131,43 @@ function statLine(paths) {
     .join('\n');
 }
 
+function sameStat(paths, line) {
+  try {
+    return statLine(paths) === line;
+  } catch {
+    return false; // a source is gone
+  }
+}
+
 /** A change time this recent may share its tick with an edit still to come (a coarse clock): not proof of anything yet. */
 const RACY_NS = 2_000_000_000n;
 
-/** The compiled program for the sources as they are: the last one if they have not changed, else compiled once. */
+/**
+ * The compiled program for the sources as they are: the last one if the inputs its stamp names
+ * (this launcher, the compiler, the sources the program holds) have not changed, known without
+ * walking the source tree (a file no held source requires cannot change the program); else
+ * compiled once.
+ */
 function program({ name, sources, entry }) {
-  const files = sourceFiles(sources);
   const STAMP = stampOf(name);
-  const inputs = [__filename, TYPESCRIPT_PACKAGE, ...files];
-  const stat = statLine(inputs);
   const recorded = existsSync(STAMP) ? readFileSync(STAMP, 'utf8') : '';
   const newline = recorded.indexOf('\n');
-  const last = join(BUILD, recorded.slice(0, newline));
-  if (newline > 0 && recorded.slice(newline + 1) === stat && existsSync(last)) return last;
+  if (newline > 0) {
+    const last = join(BUILD, recorded.slice(0, newline));
+    const stat = recorded.slice(newline + 1);
+    const named = stat.split('\n').map((line) => join(ROOT, line.slice(0, line.indexOf(' '))));
+    if (existsSync(last) && sameStat(named, stat)) return last;
+  }
 
+  const files = sourceFiles(sources);
   const target = join(BUILD, `${name}-${fingerprint(files, entry)}.js`);
-  if (!existsSync(target)) {
+  if (!existsSync(target) || !existsSync(sourcesOf(target))) {
     mkdirSync(BUILD, { recursive: true });
     compile(files, target, name, entry);
   }
+  const held = JSON.parse(readFileSync(sourcesOf(target), 'utf8')).map((path) => join(ROOT, path));
+  const inputs = [__filename, TYPESCRIPT_PACKAGE, ...held];
+  const stat = statLine(inputs);
   const now = BigInt(Date.now()) * 1_000_000n;
   const racy = inputs.some((path) => now - statSync(path, { bigint: true }).ctimeNs < RACY_NS);
   if (!racy) writeWhole(STAMP, `${basename(target)}\n${stat}`);

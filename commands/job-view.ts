@@ -146,7 +146,7 @@ export function statusView(job: StoredJob, summary: JobSummary | undefined, allo
 }
 
 /** `npm run status`'s text: a few lines of facts, then a table of groups, then what to look at. */
-export function formatStatus(view: StatusView): string {
+export function formatStatus(view: StatusView, environment = '<env>'): string {
   const lines: string[] = [];
   const state = view.stopped ? 'stopped' : view.jobStatus;
   lines.push(`job ${view.job} version ${view.version} (${view.stable ? 'stable' : 'not stable'}), submitted ${view.submitted}, ${state}`);
@@ -163,7 +163,7 @@ export function formatStatus(view: StatusView): string {
   const failed = view.groups.filter((g) => g.state === 'failed').map((g) => g.name);
   lines.push('');
   if (view.stopped || view.jobStatus === 'dead') lines.push(`job ${view.job} is ${state}: nothing runs`);
-  else if (failed.length > 0) lines.push(`failed: ${failed.join(', ')} (npm run logs -- <env> --group ${failed[0]})`);
+  else if (failed.length > 0) lines.push(`failed: ${failed.join(', ')} (npm run logs -- ${environment} --group ${failed[0]})`);
   else if (view.exitCode === STATUS_EXIT.progressing) lines.push('not all healthy yet');
   else lines.push('all groups healthy');
   return `${lines.join('\n')}\n`;

@@ -25,7 +25,7 @@ export const statusCommand: Command = {
     const job = settled(answers[0]);
     if (!job) throw new CommandError(`status: job '${jobId}' is not registered at ${nomad.connection.address}: nothing runs (deploy it with npm run deploy -- ${positionals[0]})`, STATUS_EXIT.failed);
     const view = statusView(job, settled(answers[1]), settled(answers[2]), settled(answers[3]));
-    io.stdout(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
+    io.stdout(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view, positionals[0]));
     return view.exitCode;
   },
 };

@@ -45,7 +45,7 @@ describe('status, from recorded answers', () => {
     // web's old allocation still runs but is being replaced (desired stop): not web's.
     expect(v.groups.find((g) => g.name === 'web')!.running).toBe(0);
     expect(v.exitCode).toBe(STATUS_EXIT.failed);
-    expect(formatStatus(v)).toContain('failed: sidekiq-long (npm run logs -- <env> --group sidekiq-long)');
+    expect(formatStatus(v, 'staging')).toContain('failed: sidekiq-long (npm run logs -- staging --group sidekiq-long)');
     expect(formatStatus(v)).toContain(': failed: Failed due to unhealthy allocations');
   });
 
@@ -140,6 +140,7 @@ describe('the commands on recorded answers', () => {
     const text = await runCommand(statusCommand, ['local'], { env });
     expect([text.code, text.stderr]).toEqual([3, '']);
     expect(text.stdout).toMatch(/\nsidekiq-long {2}1 {8}0 {8}0 {8}1 {10}0 {9}failed\n/);
+    expect(text.stdout.trimEnd().split('\n').pop()).toBe('failed: sidekiq-long (npm run logs -- local --group sidekiq-long)');
     const json = await runCommand(statusCommand, ['local', '--json'], { env });
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout)).toMatchObject({ job: 'record-healthy', version: 1, stable: false, deployment: { status: 'failed' }, exitCode: 3 });

@@ -150,6 +150,6 @@ describe('the day after a deploy: status, logs, history', () => {
     expect(after.code, after.stdout).toBe(3);
     expect(after.stdout).toMatch(/\ndeployment [0-9a-f]{8} \(version 2\): failed: (Failed due to unhealthy allocations|Deployment marked as failed)\n/);
     expect(after.stdout).toMatch(/\nsidekiq-long +1 +0 +0 +1 +0 +failed\n/);
-    expect(after.stdout.trimEnd().split('\n').pop()).toBe('failed: sidekiq-long (npm run logs -- <env> --group sidekiq-long)');
+    expect(after.stdout.trimEnd().split('\n').pop()).toBe('failed: sidekiq-long (npm run logs -- local --group sidekiq-long)');
   });
 });
