@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 
 /**
@@ -76,13 +75,14 @@ export function nomadStream(connection: NomadConnection, method: string, path: s
   return open(connection, method, path, options, false);
 }
 
-function open(connection: NomadConnection, method: string, path: string, options: RequestOptions, bounded: boolean): Promise<IncomingMessage> {
+async function open(connection: NomadConnection, method: string, path: string, options: RequestOptions, bounded: boolean): Promise<IncomingMessage> {
   const url = urlOf(connection, path);
   const timeoutMs = options.timeoutMs ?? 30_000;
   // Certificate files are read first: a missing file is named as such, not as an unreachable Nomad.
   const tls = url.protocol === 'https:' ? tlsOptions(connection.tls) : {};
   const body = options.body ?? '';
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // node:https, and TLS with it, loaded only for an https address: a tenth of a read command's start-up.
+  const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
     const fail = (e: unknown) => reject(new NomadError(`cannot reach Nomad at ${connection.address}: ${describeNetworkError(e)}`));
     const req = send(
