@@ -61,6 +61,16 @@ describe('status, from recorded answers', () => {
     expect(formatStatus(v)).toContain('job record-healthy is stopped: nothing runs');
   });
 
+  it("restarts are the sum of the restarts of the tasks of a group's current allocations, not of the ones replaced", () => {
+    const restarted = failed.allocations.map((a) => ({ ...a, TaskStates: Object.fromEntries(Object.entries(a.TaskStates ?? {}).map(([k, t]) => [k, { ...t, Restarts: 2 }])) }));
+    const v = statusView(failed.job, failed.summary, restarted, failed.deployment);
+    // web's current allocation has no task started yet; its replaced one's restarts are not web's now.
+    expect(v.groups.map((g) => [g.name, g.restarts])).toEqual([
+      ['web', 0],
+      ['sidekiq-long', 2],
+    ]);
+  });
+
   it('the image is one line when every task runs the same, one a group set otherwise', () => {
     const [newest, , oldest] = history.versions.Versions;
     const one = formatStatus(statusView(newest!, undefined, [], undefined));
