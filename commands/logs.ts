@@ -113,7 +113,10 @@ class LogReader {
     const open = new Map<string, Promise<void>>();
     const ended = new Set<string>();
     const known = new Set(first.map((a) => a.ID));
-    const start = (alloc: AllocationStub, fromStart: boolean) => {
+    /** Allocations met while following: read from their first line, however late their log appears. */
+    const arrived = new Set<string>();
+    const start = (alloc: AllocationStub) => {
+      const fromStart = arrived.has(alloc.ID);
       for (const { task, type, key } of this.keys(alloc)) {
         if (open.has(key) || ended.has(key)) continue;
         const from = fromStart || tail === 0 ? { origin: 'start' as const, offset: 0 } : { origin: 'end' as const, offset: tail * BYTES_PER_LINE };
@@ -130,7 +133,7 @@ class LogReader {
         open.set(key, running);
       }
     };
-    for (const alloc of first) start(alloc, false);
+    for (const alloc of first) start(alloc);
     while (!signal.aborted) {
       await sleep(POLL_MS, signal);
       if (signal.aborted) break;
@@ -143,10 +146,12 @@ class LogReader {
         continue;
       }
       for (const alloc of allocations) {
-        const isNew = !known.has(alloc.ID);
-        known.add(alloc.ID);
-        if (isNew) this.io.stderr(`logs: new allocation ${alloc.ID.slice(0, 8)} of ${alloc.TaskGroup} (job version ${alloc.JobVersion ?? '?'})\n`);
-        start(alloc, isNew);
+        if (!known.has(alloc.ID)) {
+          known.add(alloc.ID);
+          arrived.add(alloc.ID);
+          this.io.stderr(`logs: new allocation ${alloc.ID.slice(0, 8)} of ${alloc.TaskGroup} (job version ${alloc.JobVersion ?? '?'})\n`);
+        }
+        start(alloc);
       }
     }
     await Promise.allSettled(open.values());
