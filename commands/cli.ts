@@ -190,11 +190,11 @@ export interface ReadTarget {
 }
 
 /**
- * The environment's job and a client for its cluster, as the \`nomad\` CLI would connect, read from
+ * The environment's job and a client for its cluster, as the `nomad` CLI would connect, read from
  * the environment as config/ writes it, without the schema (and so without cdktf): what lets
  * status, logs and history start in a blink. They change nothing, so an invalid config costs no
  * more than a refused request; a command that changes the cluster goes through
- * \`connect()\` (connect.ts), which validates.
+ * `connect()` (connect.ts), which validates.
  */
 export function connectToRead(name: string, io: Pick<CommandIo, 'env' | 'cwd'>, options: { timeoutMs?: number } = {}): ReadTarget {
   const make = ENVIRONMENTS[environmentNamed(name)]!;

@@ -87,7 +87,7 @@ export function declaredTasks(group: StoredJob['TaskGroups'][number]): StoredJob
 }
 
 /**
- * The allocations whose logs a read shows: the group's current ones, and with \`sinceNs\`, those
+ * The allocations whose logs a read shows: the group's current ones, and with `sinceNs`, those
  * that changed (ran, stopped) since then too. Oldest first.
  */
 export function allocationsToRead(allocations: readonly AllocationStub[], options: { groups?: readonly string[]; sinceNs?: number } = {}): AllocationStub[] {
