@@ -98,10 +98,18 @@ class LogReader {
       this.keys(alloc).map(async ({ task, type }) => {
         const res = await this.open(alloc, task, type, tail > 0 ? { origin: 'end', offset: tail * BYTES_PER_LINE } : { origin: 'start', offset: 0 }, false);
         const text = res ? await readText(res) : '';
-        return { type, text: prefixed(lastLines(text, tail), this.prefix(alloc, task)) };
+        return { alloc, task, type, missing: !res, text: prefixed(lastLines(text, tail), this.prefix(alloc, task)) };
       }),
     );
-    for (const { type, text } of await Promise.all(reads)) this.write(type, text);
+    const said = new Set<string>();
+    for (const { alloc, task, type, missing, text } of await Promise.all(reads)) {
+      this.write(type, text);
+      const key = `${alloc.ID}/${task}`;
+      if (missing && !said.has(key)) {
+        said.add(key);
+        this.io.stderr(`logs: ${this.prefix(alloc, task)}no log yet (allocation ${alloc.ClientStatus}: its task has not started)\n`);
+      }
+    }
   }
 
   /**

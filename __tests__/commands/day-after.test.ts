@@ -175,6 +175,13 @@ describe('the commands on recorded answers', () => {
     expect(json.map((r: { version: number }) => r.version)).toEqual([2, 1, 0]);
   });
 
+  it('logs of an allocation whose task has not started: nothing on stdout, and stderr says why', async () => {
+    answers = statusAnswers(failed);
+    const run = await runCommand(logsCommand, ['local', '--group', 'web'], { env });
+    expect([run.code, run.stdout]).toEqual([0, '']);
+    expect(run.stderr).toBe('logs: web 3d98a3b2 | no log yet (allocation pending: its task has not started)\n');
+  });
+
   it('argument mistakes print the usage and exit 1 before Nomad is asked anything', async () => {
     const before = requests;
     for (const args of [['nowhere'], ['local', '--tail', 'ten'], ['local', '--stdout', '--stderr'], ['local', '--since', '10 minutes'], ['local', 'extra']]) {
