@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
 import { localStatePath } from '../config/state';
+import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
@@ -45,12 +46,15 @@ export const deployCommand: Command = {
     const redactor = Redactor.fromEnvironment(io.env);
     const say = (m: string) => io.stderr(`deploy: ${redactor.redact(m)}\n`);
     const steps: Steps = { env: io.env as NodeJS.ProcessEnv, redactor, progress: say };
-    const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { log: say });
+    // Synth checks and hashes the build context; here the config is only read.
+    const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { build: false });
     const statePath = localStatePath(name, { env: io.env, cwd: io.cwd });
     const state = inspectStateFile(statePath);
     if (state.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
 
     const nomad = new NomadClient(nomadConnection(environment.nomad, io.env), 10_000);
+    // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
+    say((await requireCapabilities(nomad, environment, deployNeeds(environment))).summary);
     const facts: DeployFacts = { environment, started: Date.now(), before: await liveJob(nomad, environment.job.id), applied: [] };
     const beforeDeployments = facts.before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
 

@@ -17,7 +17,7 @@ export const historyCommand: Command = {
   async run(args, io) {
     const { positionals, options } = parseCommandLine(args, { json: { type: 'boolean' } }, { positionals: ['environment'] });
     const { jobId, nomad } = connectToRead(positionals[0]!, io);
-    const [versions, deployments] = await Promise.all([nomad.versions(jobId), nomad.deployments(jobId)]);
+    const [versions, deployments] = await Promise.all([nomad.versionsWithDiffs(jobId), nomad.deployments(jobId)]);
     if (!versions) throw new CommandError(`history: job '${jobId}' is not registered at ${nomad.connection.address}: it has no history`);
     const rows = historyView(versions, deployments);
     io.stdout(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatHistory(jobId, rows));

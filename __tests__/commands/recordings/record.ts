@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     await register({ Job: localJob({ digest: 'a'.repeat(64), jobId: 'record-history', groups: GROUPS }) });
     await register({ Job: localJob({ digest: 'b'.repeat(64), jobId: 'record-history', groups: GROUPS }) });
     await register({ Job: localJob({ digest: 'b'.repeat(64), jobId: 'record-history', groups: GROUPS, memoryMB: { 'sidekiq-long': 640 } }) });
-    const [versions, deployments] = await Promise.all([nomad.versions('record-history'), nomad.deployments('record-history')]);
+    const [versions, deployments] = await Promise.all([nomad.versionsWithDiffs('record-history'), nomad.deployments('record-history')]);
     save('history', { versions: { Versions: versions!.Versions.map(jobFields), Diffs: changed(versions!.Diffs) }, deployments });
   } finally {
     await nomad.deregister('record-healthy', { purge: true });
