@@ -221,6 +221,11 @@ describe('the release step', () => {
     expect(release.depends_on).toEqual(['data.nomad_regions.nomad_reachable', 'nomad_variable.job_variables']);
   });
 
+  it('is replaced create-before-destroy, as the push it is keyed on is: a push that fails leaves both as they were (registry-outage.e2e)', () => {
+    expect(release.lifecycle).toEqual({ create_before_destroy: true });
+    expect(stack.resource.docker_registry_image!.image.lifecycle).toEqual({ create_before_destroy: true });
+  });
+
   it('is given the group of the job about to be registered, image and interpolations as Nomad will get them, and no secret', () => {
     const given = JSON.parse(exec.environment.DASHBOARD_RELEASE_JOBSPEC.replace(/\$\$\{/g, '${'));
     expect(given.Job.TaskGroups).toEqual([job.TaskGroups.find((g) => g.Name === 'sidekiq-default')]);

@@ -69,6 +69,8 @@ describe('BuiltImage', () => {
       triggers: { context_sha256: HASH },
       keep_remotely: true,
     });
+    // A new push runs before the last one is forgotten: when it fails, the pushed image stays in state.
+    for (const r of [json.resource.docker_image.image, json.resource.docker_registry_image.image]) expect(r.lifecycle).toEqual({ create_before_destroy: true });
     expect(image.reference).toContain('registry.example.org/app@');
   });
 

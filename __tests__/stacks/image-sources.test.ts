@@ -46,9 +46,9 @@ describe('a rollback (DASHBOARD_ROLLBACK_IMAGE)', () => {
     const rollback = synth({ DASHBOARD_ROLLBACK_IMAGE: EARLIER });
     for (const task of tasksOf(rollback)) expect([task.Name, task.Config.image]).toEqual([task.Name, EARLIER]);
     for (const type of ['docker_image', 'docker_registry_image']) {
-      expect(rollback.resource[type]!.image.lifecycle).toEqual({ ignore_changes: 'all' });
+      expect(rollback.resource[type]!.image.lifecycle).toEqual({ create_before_destroy: true, ignore_changes: 'all' });
       // Without the input the build is the build: nothing frozen, so the next deploy rolls forward.
-      expect(plain.resource[type]!.image.lifecycle).toBeUndefined();
+      expect(plain.resource[type]!.image.lifecycle).toEqual({ create_before_destroy: true });
     }
     // The release is run for the source's image: its trigger does not move, so nothing is released.
     expect(releaseTrigger(rollback)).toBe(releaseTrigger(plain));

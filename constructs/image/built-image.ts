@@ -41,6 +41,12 @@ export const checkContextHash = rule((hash: string) => /^[a-f0-9]{64}$/.test(has
  * pushed manifest's digest. An unchanged context means no build, no push and the same
  * digest; a changed one means a new tag, a new digest and so a new job version.
  * Pushed tags are kept in the registry, so a rollback can deploy any earlier digest.
+ *
+ * A new image replaces build and push create-before-destroy: the push that replaces the last one
+ * runs first, so when it fails (the registry is down) the pushed image stays in state, and so does
+ * the release step keyed on its digest; a deploy of that same source later pushes and releases
+ * nothing. (Destroy-first, the failed push left no image in state: the next deploy pushed it again
+ * and re-ran the release.) Destroying either is nothing but forgetting it (`keep_*`).
  */
 export class BuiltImage extends Construct implements IContainerImage {
   readonly reference: string;
@@ -60,7 +66,7 @@ export class BuiltImage extends Construct implements IContainerImage {
     this.runtime = props.runtime;
     this.taggedName = `${props.repository}:ctx-${props.contextHash.slice(0, 16)}`;
     const triggers = { context_sha256: props.contextHash };
-    const lifecycle = props.keepAsInState ? { lifecycle: { ignoreChanges: 'all' as const } } : {};
+    const lifecycle = props.keepAsInState ? { ignoreChanges: 'all' as const } : {};
 
     this.image = new Image(this, 'build', {
       name: this.taggedName,
@@ -71,7 +77,7 @@ export class BuiltImage extends Construct implements IContainerImage {
       },
       triggers,
       keepLocally: true,
-      ...lifecycle,
+      lifecycle: { createBeforeDestroy: true, ...lifecycle },
     });
     // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
     this.image.overrideLogicalId(id);
@@ -80,7 +86,7 @@ export class BuiltImage extends Construct implements IContainerImage {
       triggers,
       // Earlier digests stay pullable: they are what a rollback deploys.
       keepRemotely: true,
-      ...lifecycle,
+      lifecycle: { createBeforeDestroy: true, ...lifecycle },
     });
     this.registryImage.overrideLogicalId(id);
     this.reference = `${props.repository}@${this.registryImage.sha256Digest}`;
