@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Command, type CommandIo, connect, ENVIRONMENT_NAMES, EXIT, parseCommandLine, runMain } from './cli';
+import { type Command, type CommandIo, ENVIRONMENT_NAMES, EXIT, parseCommandLine, runMain } from './cli';
+import { connect } from './connect';
 import { detectDrift, formatDrift } from './drift';
 import { Redactor } from './secrets';
 import type { Steps } from './terraform';
