@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, ENVIRONMENTS, loadEnvironment } from '../config/load';
+import { ConfigError, ENVIRONMENTS } from '../config/environments';
 import { OperatorInputError } from '../config/operator-inputs';
-import type { Environment } from '../config/schema';
 import { NomadClient, nomadConnection } from './nomad-client';
 import { NomadError } from './nomad-http';
 import { Redactor } from './secrets';
@@ -184,11 +183,27 @@ export function environmentNamed(name: string): string {
 /** The names of every environment, for usage texts. */
 export const ENVIRONMENT_NAMES = Object.keys(ENVIRONMENTS).join(', ');
 
+/** What a command that only reads the cluster needs of an environment: its job, and a client for its cluster. */
+export interface ReadTarget {
+  readonly jobId: string;
+  readonly nomad: NomadClient;
+}
+
 /**
- * An environment's configuration and a client for its cluster, as the `nomad` CLI would connect.
- * `build: false` (the default here) leaves the checkout alone: only a deploy hashes it.
+ * The environment's job and a client for its cluster, as the `nomad` CLI would connect, read from
+ * the environment as config/ writes it, without the schema (and so without cdktf): what lets
+ * status, logs and history start in a blink. They change nothing, so an invalid config costs no
+ * more than a refused request; a command that changes the cluster goes through
+ * `connect()` (connect.ts), which validates.
  */
-export function connect(name: string, io: Pick<CommandIo, 'env' | 'cwd'>, options: { timeoutMs?: number; build?: boolean } = {}): { environment: Environment; nomad: NomadClient } {
-  const environment = loadEnvironment(environmentNamed(name), { env: io.env, cwd: io.cwd }, { build: options.build ?? false });
-  return { environment, nomad: new NomadClient(nomadConnection(environment.nomad, io.env), options.timeoutMs) };
+export function connectToRead(name: string, io: Pick<CommandIo, 'env' | 'cwd'>, options: { timeoutMs?: number } = {}): ReadTarget {
+  const make = ENVIRONMENTS[environmentNamed(name)]!;
+  let input;
+  try {
+    input = make({ env: io.env, cwd: io.cwd });
+  } catch (e) {
+    if (e instanceof OperatorInputError) throw new ConfigError(name, [e.message]);
+    throw e;
+  }
+  return { jobId: input.job.id, nomad: new NomadClient(nomadConnection(input.nomad, io.env), options.timeoutMs) };
 }

@@ -1,5 +1,6 @@
 import { PUMA_DEFAULTS } from '../constructs/rails/puma';
-import { type Command, CommandError, connect, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain, UsageError } from './cli';
+import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain, UsageError } from './cli';
+import { connect } from './connect';
 import type { AllocationStub, NomadConnection } from './nomad-client';
 import { isConnectSidecar } from '../constructs/nomad/api';
 import { consoleArgs, DEFAULT_CONSOLE } from './one-off-job';

@@ -12,7 +12,7 @@ export interface DeployFacts {
   /** When the deploy started (ms since the epoch). */
   readonly started: number;
   /** The job Nomad ran before (undefined: none). */
-  readonly before: StoredJob | undefined;
+  before: StoredJob | undefined;
   /** What the apply reported done to each resource. */
   applied: readonly { readonly address: string; readonly action: string }[];
 }
@@ -29,7 +29,10 @@ export async function deploySummary(nomad: NomadClient, facts: DeployFacts & { a
   const version = !before ? `version ${after.Version} (new)` : before.Version !== after.Version ? `version ${after.Version} (was ${before.Version})` : `version ${after.Version}${changed ? ' (unchanged)' : ''}`;
   lines.push(`job '${after.ID}' ${version} runs ${imageOf(after)}${commitOf(environment)}`);
   const release = facts.applied.find((r) => r.address === 'terraform_data.release');
-  if (environment.release && environment.release.command !== false) lines.push(release ? 'release: ran before the job was updated' : 'release: not run (the image is unchanged)');
+  if (environment.release && environment.release.command !== false) {
+    const why = environment.image.rollback ? 'a rollback runs none: migrations stay as they are' : 'the image is unchanged';
+    lines.push(release ? 'release: ran before the job was updated' : `release: not run (${why})`);
+  }
   const deployment = (await nomad.deployments(after.ID).catch(() => [])).find((d) => d.JobVersion === after.Version);
   if (!environment.job.deployTimeout) {
     lines.push(`deployment: not waited for (config sets no job.deployTimeout for '${environment.name}'): npm run status -- ${environment.name}`);
@@ -89,7 +92,8 @@ export function stateLock(statePath: string, started: number): string {
 
 /** The image the job's tasks run: one reference when every group agrees. */
 function imageOf(job: StoredJob): string {
-  const images = new Set(job.TaskGroups.flatMap((g) => g.Tasks.filter((t) => !isConnectSidecar(t)).map((t) => String(t.Config.image))));
+  const images = new Set(job.TaskGroups.flatMap((g) => g.Tasks.filter((t) => !isConnectSidecar(t)).flatMap((t) => (typeof t.Config.image === 'string' ? [t.Config.image] : []))));
+  if (images.size === 0) return 'no image (its tasks run without one)';
   return images.size === 1 ? [...images][0]! : `${images.size} images (${[...images].join(', ')})`;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -8,20 +8,22 @@ import { localStatePath } from '../config/state';
 import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
+import { checkDrift, explainApplyFailure, formatDrift, healAndRefresh, healNeeded, healQuestion } from './drift';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
 import { brokenStateMessage, inspectStateFile } from './state-file';
-import { StepError, synthesize, synthesizedStack, type Steps } from './terraform';
-import { appliedResources, streamed, terraformErrors } from './terraform-stream';
+import { StepError, synthesizedStack, synthesizeInto, type Steps } from './terraform';
+import { appliedResources, streamed, type StreamedRun, terraformErrors } from './terraform-stream';
 import { summarize, type TerraformPlan } from './terraform-plan';
 
 const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt]   (${ENVIRONMENT_NAMES})
 
 Synthesizes the environment's stack, plans it (terraform plan to a file, shown), asks, then
 applies exactly that plan: the image build and push, the Nomad Variable, the release step, the
-job, and the wait for its deployment. Ends with what runs now.
+job, and the wait for its deployment. Ends with what runs now. Before it plans, it reports what
+was changed in Nomad by hand (drift); when the plan leaves the job alone, it puts it back itself.
   --auto-approve  apply without asking (needed where no one is at a terminal)
   --adopt         take over a job that runs in Nomad but is not in this checkout's state
                   (imports it, then plans as usual)
@@ -53,12 +55,7 @@ export const deployCommand: Command = {
     if (state.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
 
     const nomad = new NomadClient(nomadConnection(environment.nomad, io.env), 10_000);
-    // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
-    say((await requireCapabilities(nomad, environment, deployNeeds(environment))).summary);
-    const facts: DeployFacts = { environment, started: Date.now(), before: await liveJob(nomad, environment.job.id), applied: [] };
-    const beforeDeployments = facts.before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
-
-    const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
+    const stackDir = join(io.cwd, 'cdktf.out', 'stacks', name);
     const terraform = (label: string, tfArgs: string[], echo = true) =>
       streamed('terraform', tfArgs, {
         cwd: stackDir,
@@ -75,39 +72,88 @@ export const deployCommand: Command = {
       });
 
     const dir = mkdtempSync(join(tmpdir(), 'dashboard-deploy-'));
+    const facts: DeployFacts = { environment, started: Date.now(), before: undefined, applied: [] };
     try {
       // The plan file holds the sensitive values in clear: a private directory, removed at the end.
       const planFile = join(dir, 'plan.tfplan');
-      await initialized(stackDir, terraform, say);
-      if (options.adopt) await adopt(environment, facts.before, terraform, say);
-      say('terraform plan…');
-      const plan = await terraform('terraform plan', ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`]);
+      const planArgs = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+      // Terraform plans the stack as last synthesized while synth runs and Nomad is asked (most
+      // deploys change nothing in the stack); that plan, which changes nothing, is kept only when
+      // synth writes the very same stack, else it is stopped.
+      const last = existsSync(join(stackDir, 'cdk.tf.json')) && isInitialized(stackDir) && !options.adopt ? readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8') : undefined;
+      const ahead = last === undefined ? undefined : startPlanAhead(stackDir, planArgs, { ...io.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' }, redactor);
+      let synthesized: string;
+      let beforeDeployments: Deployment[];
+      try {
+        const [capabilities, before, stack] = await Promise.all([
+          // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
+          requireCapabilities(nomad, environment, deployNeeds(environment)),
+          liveJob(nomad, environment.job.id),
+          synthesizeInto(io.cwd, name, join(dir, 'synth'), steps).then((outdir) => readFileSync(join(synthesizedStack(outdir, name, steps), 'cdk.tf.json'), 'utf8')),
+        ]);
+        say(capabilities.summary);
+        facts.before = before;
+        synthesized = stack;
+        beforeDeployments = before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
+      } catch (e) {
+        await ahead?.cancel();
+        throw e;
+      }
+      let plan: { status: number | undefined; output: string };
+      // Drift (drift.ts): the job changed in Nomad by hand, which Terraform's plan does not show.
+      let drift: Awaited<ReturnType<typeof checkDrift>>;
+      if (ahead && synthesized === last) {
+        say('terraform plan… (started beside synth: the stack is unchanged)');
+        [plan, drift] = await Promise.all([ahead.result, checkDrift(stackDir, steps, nomad)]);
+        if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
+        for (const line of plan.output.split('\n')) io.stdout(`${line}\n`);
+        if (!io.signal.aborted && plan.status !== 0 && plan.status !== 2) {
+          throw new CommandError(`deploy: terraform plan failed${plan.status === undefined ? '' : ` (exit ${plan.status})`}:\n${indent(terraformErrors(plan.output).join('\n\n') || lastLines(plan.output))}`);
+        }
+      } else {
+        await ahead?.cancel();
+        mkdirSync(stackDir, { recursive: true });
+        writeFileSync(join(stackDir, 'cdk.tf.json'), synthesized);
+        await initialized(stackDir, terraform, say);
+        if (options.adopt) await adopt(environment, facts.before, terraform, say);
+        drift = await checkDrift(stackDir, steps, nomad);
+        if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
+        say('terraform plan…');
+        plan = await terraform('terraform plan', planArgs);
+      }
       if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-      if (plan.status === 0) {
+      if (plan.status === 0 && !healNeeded(drift, undefined)) {
         say('no changes: nothing to apply');
         io.stderr(await deploySummary(nomad, { ...facts, after: facts.before }, { changed: false }));
         return EXIT.ok;
       }
-      const show = await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
-      const planned = summarize(JSON.parse(show.output) as TerraformPlan);
-      if (planned.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
+      const show = plan.status === 0 ? undefined : await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
+      const planned = show && summarize(JSON.parse(show.output) as TerraformPlan);
+      if (planned?.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
+      const heal = healNeeded(drift, planned?.job.action);
 
       if (!options['auto-approve']) {
         if (!io.interactive) throw new CommandError(`deploy: the plan above has changes and no one can approve them here (stdin is not a terminal): run again with --auto-approve`, NOT_APPROVED);
-        if (!(await confirmed(`Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
+        if (!(await confirmed(heal ? healQuestion(drift!, name, planned !== undefined) : `Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
           say('not applied');
           return NOT_APPROVED;
         }
       }
-      say('terraform apply…');
-      const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
-        // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
-        const said = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
-        if (e instanceof CommandError && said) throw new CommandError(`${e.message}\n${said.replace(/^/gm, 'deploy: ')}`, e.exitCode);
-        throw e;
-      });
-      facts.applied = appliedResources(apply.output);
-      if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+      if (planned) {
+        say('terraform apply…');
+        const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
+          // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
+          const failed = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
+          const moved = e instanceof CommandError ? explainApplyFailure(e.message, environment.job.id) : undefined;
+          // The job changed in Nomad since the plan (provider #398): what happened and what to do, last.
+          const said = [...(failed ? [failed.replace(/^/gm, 'deploy: ')] : []), ...(moved ? [`deploy: ${moved}`] : [])];
+          if (e instanceof CommandError && said.length > 0) throw new CommandError([e.message, ...said].join('\n'), e.exitCode);
+          throw e;
+        });
+        facts.applied = appliedResources(apply.output);
+        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+      }
+      if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
       io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
       return EXIT.ok;
     } catch (e) {
@@ -122,9 +168,30 @@ export const deployCommand: Command = {
 
 type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ status: number | undefined; output: string }>;
 
-/** `terraform init` once per stack directory (and again when Terraform says the directory needs it). */
+/** Whether `terraform init` has run in the stack's directory. */
+function isInitialized(stackDir: string): boolean {
+  return existsSync(join(stackDir, '.terraform')) && existsSync(join(stackDir, '.terraform.lock.hcl'));
+}
+
+/**
+ * A plan run ahead of synth, its output kept back: shown if it is kept, dropped if it is stopped
+ * (SIGINT: Terraform stops at once and frees the state lock).
+ */
+function startPlanAhead(stackDir: string, args: string[], env: Record<string, string | undefined>, redactor: Redactor): { result: Promise<StreamedRun>; cancel(): Promise<void> } {
+  const controller = new AbortController();
+  const result = streamed('terraform', args, { cwd: stackDir, env, redactor, signal: controller.signal });
+  return {
+    result,
+    async cancel() {
+      controller.abort('SIGTERM');
+      await result;
+    },
+  };
+}
+
+/** `terraform init` once per stack directory. */
 async function initialized(stackDir: string, terraform: Terraform, say: (m: string) => void): Promise<void> {
-  if (existsSync(join(stackDir, '.terraform')) && existsSync(join(stackDir, '.terraform.lock.hcl'))) return;
+  if (isInitialized(stackDir)) return;
   say('terraform init…');
   await terraform('terraform init', ['init', '-input=false', '-no-color'], false);
 }
@@ -168,8 +235,9 @@ function confirmed(question: string, io: CommandIo): Promise<boolean> {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     io.signal.addEventListener('abort', () => rl.close(), { once: true });
     rl.question(question, (answer) => {
-      rl.close();
+      // Before close: closing emits 'close' at once, whose `resolve(false)` would win.
       resolve(answer.trim() === 'yes');
+      rl.close();
     });
     rl.on('close', () => resolve(false));
   });

@@ -1,6 +1,7 @@
 import type { JobDocument } from '../constructs/nomad/api';
 import { booleanWord } from '../config/operator-inputs';
-import { type HttpResponse, type NomadConnection, NomadError, type NomadTls, nomadRequest, nomadWebSocketClose } from './nomad-http';
+import type { IncomingMessage } from 'node:http';
+import { type HttpResponse, type NomadConnection, NomadError, type NomadTls, nomadRequest, nomadStream, nomadWebSocketClose } from './nomad-http';
 
 export { NomadError, type NomadConnection, type NomadTls } from './nomad-http';
 
@@ -91,7 +92,7 @@ export interface AllocationMetric {
 }
 
 /** A job as Nomad stores it: the job fields we send, and Nomad's own (Version, SubmitTime, …). */
-export type StoredJob = JobDocument['Job'] & { Version: number; SubmitTime: number; Status: string; Stop: boolean };
+export type StoredJob = JobDocument['Job'] & { Version: number; SubmitTime: number; Status: string; Stop: boolean; Stable: boolean; JobModifyIndex: number };
 
 /** One of a job's versions, as `/v1/job/<id>/versions` returns it (Go `api.Job` with Stable). */
 export type JobVersion = StoredJob & { Stable: boolean };
@@ -114,11 +115,21 @@ export interface AllocationStub {
   JobVersion?: number;
   NodeName?: string;
   TaskStates?: Record<string, TaskState> | null;
+  /** What the scheduler wants of it: `run`, or `stop` once a newer allocation replaces it. */
+  DesiredStatus?: 'run' | 'stop' | 'evict';
+  /** Nanoseconds since the epoch. */
+  CreateTime?: number;
+  ModifyTime?: number;
+  /** Set by the deployment that placed or updated it: null until it has a verdict. */
+  DeploymentStatus?: { Healthy: boolean | null; Timestamp?: string } | null;
+  /** The allocation that replaced this one (rescheduled). */
+  NextAllocation?: string;
 }
 
 export interface TaskState {
   State: 'pending' | 'running' | 'dead';
   Failed: boolean;
+  Restarts?: number;
   StartedAt?: string;
   FinishedAt?: string;
   Events: Array<{ Type: string; Time: number; ExitCode?: number; DisplayMessage?: string; Details?: Record<string, string> }>;
@@ -140,6 +151,19 @@ export interface Deployment {
   Status: string;
   StatusDescription: string;
   TaskGroups: Record<string, { DesiredTotal: number; PlacedAllocs: number; HealthyAllocs: number; UnhealthyAllocs: number }>;
+  CreateIndex?: number;
+}
+
+/** Go's `api.JobSummary`: the job's allocations counted by client status, per group. */
+export interface JobSummary {
+  JobID: string;
+  Summary: Record<string, { Queued: number; Complete: number; Failed: number; Running: number; Starting: number; Lost: number; Unknown?: number }>;
+}
+
+/** `/v1/job/<id>/versions?diffs=true`: every version Nomad keeps, newest first; `Diffs[i]` is version i against the one after it (the older). */
+export interface JobVersions {
+  Versions: StoredJob[];
+  Diffs: JobDiff[] | null;
 }
 
 /** Who `/v1/acl/token/self` says the token is (Go `api.ACLToken`: the fields we read). */
@@ -289,6 +313,20 @@ export class NomadClient {
     return res.body;
   }
 
+  // --- drift (commands/drift.ts) ---
+
+  /**
+   * Registers a job as the nomad provider does: with its jobspec text as the job's submission
+   * (which the provider reads back as the resource's jobspec), and only while the job's modify
+   * index is still `index`, so a change made meanwhile is refused, never overwritten.
+   */
+  async registerSubmitted(document: JobDocument, submission: { source: string; format: 'json' }, index: number): Promise<{ EvalID: string; JobModifyIndex: number }> {
+    const body = { ...document, Submission: { Source: submission.source, Format: submission.format }, EnforceIndex: true, JobModifyIndex: index };
+    return this.json(await this.send('PUT', '/v1/jobs', JSON.stringify(body)), `register job '${document.Job.ID}'`);
+  }
+
+  // --- end drift ---
+
   private json<T>(res: HttpResponse, what: string): T {
     if (res.status < 200 || res.status > 299) throw new NomadError(`Nomad at ${this.connection.address} refused to ${what} (${res.status}): ${res.text.trim()}`, res.status);
     return (res.text.trim() === '' ? undefined : JSON.parse(res.text)) as T;
@@ -351,6 +389,41 @@ export class NomadClient {
   }
 
   // --- end rollback and console ---
+
+  // --- The day-after reads: status, logs, history (job-view.ts) ---------------------------
+
+  /** The job's allocations counted by client status, per group; undefined when there is no such job. */
+  async jobSummary(id: string): Promise<JobSummary | undefined> {
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(id)}/summary`, '');
+    if (res.status === 404) return undefined;
+    return this.json(res, `read the summary of job '${id}'`);
+  }
+
+  /** The job's most recent deployment (`/v1/job/<id>/deployment`), or undefined when it has none. */
+  async latestDeployment(id: string): Promise<Deployment | undefined> {
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(id)}/deployment`, '');
+    if (res.status === 404) return undefined;
+    return this.json<Deployment | null>(res, `read the latest deployment of job '${id}'`) ?? undefined;
+  }
+
+  /** Every version of the job Nomad keeps, newest first, with Nomad's diff of each against the one before; undefined when there is no such job. */
+  async versionsWithDiffs(id: string): Promise<JobVersions | undefined> {
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(id)}/versions?diffs=true`, '');
+    if (res.status === 404) return undefined;
+    return this.json(res, `read the versions of job '${id}'`);
+  }
+
+  /**
+   * A task's stdout or stderr as a stream of bytes (`/v1/client/fs/logs`, plain): from `offset`
+   * bytes after the start or before the end, and with `follow`, open while the task writes more,
+   * until `signal` aborts it.
+   */
+  async logStream(allocId: string, task: string, type: 'stdout' | 'stderr', from: { origin: 'start' | 'end'; offset: number; follow: boolean; signal?: AbortSignal }): Promise<IncomingMessage> {
+    const query = `task=${encodeURIComponent(task)}&type=${type}&origin=${from.origin}&offset=${from.offset}&follow=${from.follow}&plain=true`;
+    return nomadStream(this.connection, 'GET', `/v1/client/fs/logs/${allocId}?${query}`, { timeoutMs: this.timeoutMs, ...(from.signal ? { signal: from.signal } : {}) });
+  }
+
+  // --- end of the day-after reads ----------------------------------------------------------
 
   private send(method: string, path: string, body?: string): Promise<HttpResponse> {
     return nomadRequest(this.connection, method, path, { ...(body ? { body } : {}), timeoutMs: this.timeoutMs });

@@ -1,3 +1,4 @@
+import { type Drift, driftHeadline, formatDrift } from './drift';
 import type { AllocationMetric, DesiredUpdates, DiffType, FieldDiff, JobDiff, JobPlanResponse, ObjectDiff, TaskDiff, TaskGroupDiff } from './nomad-client';
 import { isSecretName } from '../config/secret-names';
 import { MASK } from './secrets';
@@ -21,17 +22,26 @@ export function exitCode(terraform: TerraformSummary, plan: JobPlanResponse): nu
   return Object.keys(plan.FailedTGAllocs ?? {}).length > 0 ? EXIT.unplaceable : EXIT.changes;
 }
 
-/** The one line above Nomad's part: what Terraform would do. */
-export function formatTerraformSummary(s: TerraformSummary): string {
+/**
+ * The one line above Nomad's part: what Terraform would do, and, where the live job drifted
+ * from what this tool registered (which Terraform cannot see), that too.
+ */
+export function formatTerraformSummary(s: TerraformSummary, drift?: Drift): string {
   const image = {
     build: 'image built and pushed',
     rebuild: 'image rebuilt and pushed',
     unchanged: 'image unchanged',
     prebuilt: 'prebuilt image',
   }[s.image];
-  const job = `job '${s.job.name}' ${ACTION_WORDS[s.job.action]}`;
+  const job = `job '${s.job.name}' ${jobWords(s.job.action, drift)}`;
   const others = s.others.length === 0 ? 'no other changes' : `other changes: ${s.others.map((o) => `${o.address} ${ACTION_WORDS[o.action]}`).join(', ')}`;
   return `Terraform: ${image}, ${job}, ${others}`;
+}
+
+function jobWords(action: TerraformSummary['job']['action'], drift: Drift | undefined): string {
+  if (!drift) return ACTION_WORDS[action];
+  if (action === 'unchanged') return `unchanged in Terraform, but ${driftHeadline(drift)}`;
+  return `${ACTION_WORDS[action]} (and ${driftHeadline(drift)}: the deploy puts it back)`;
 }
 
 const ACTION_WORDS: Record<TerraformSummary['job']['action'], string> = {
@@ -244,7 +254,8 @@ function nodes(n: number): string {
   return n === 1 ? 'node' : 'nodes';
 }
 
-/** The whole report: Terraform's line, Nomad's diff, the scheduler's dry run. */
-export function formatPlan(terraform: TerraformSummary, plan: JobPlanResponse): string {
-  return [formatTerraformSummary(terraform), '', formatJobDiff(plan.Diff), '', formatDryRun(plan), ''].join('\n');
+/** The whole report: Terraform's line, the drift (when there is any), Nomad's diff, the scheduler's dry run. */
+export function formatPlan(terraform: TerraformSummary, plan: JobPlanResponse, drift?: Drift): string {
+  const drifted = drift ? [formatDrift(drift), ''] : [];
+  return [formatTerraformSummary(terraform, drift), '', ...drifted, formatJobDiff(plan.Diff), '', formatDryRun(plan), ''].join('\n');
 }

@@ -3,22 +3,26 @@ import { join } from 'node:path';
 import { loadEnvironment } from '../config/load';
 import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain } from './cli';
+import { detectDrift } from './drift';
 import { NomadClient, nomadConnection } from './nomad-client';
 import { EXIT, exitCode, formatPlan } from './plan-format';
 import { Redactor } from './secrets';
 import { StepError, synthesize, synthesizedStack, terraformPlan, type Steps } from './terraform';
 import { collectSensitive, plannedJob, summarize } from './terraform-plan';
+import { readRegisteredJob } from './terraform-state';
 
 const USAGE = `usage: npm run plan -- <environment>   (${ENVIRONMENT_NAMES})
 
-Prints what Terraform and Nomad would change, without changing anything. First checks that the
-Nomad token can do what a deploy does: if not, it says what the token lacks, and stops.
+Prints what Terraform and Nomad would change, without changing anything, and what was changed
+in Nomad by hand since this tool registered the job (drift), which a deploy puts back. First
+checks that the Nomad token can do what a deploy does: if not, it says what the token lacks, and stops.
 Exit status: 0 no changes, 2 changes, 3 changes Nomad cannot place, 1 error, 130 interrupted.`;
 
 /**
  * `npm run plan -- <env>`: synth, `terraform plan` of the environment's stack, then Nomad's
- * plan of the job Terraform would register. Prints Terraform's one-line summary, Nomad's diff
- * and the scheduler's dry run; returns the exit status (see EXIT).
+ * plan of the job Terraform would register, and the drift check (drift.ts). Prints Terraform's
+ * one-line summary, the drift, Nomad's diff and the scheduler's dry run; returns the exit
+ * status (see EXIT): drift alone is a change, since a deploy puts it back.
  */
 export const planCommand: Command = {
   name: 'plan',
@@ -46,7 +50,9 @@ export const planCommand: Command = {
       const started = Date.now();
       const response = await nomad.plan(job.document);
       steps.progress(`nomad plan: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-      io.stdout(redactor.redact(formatPlan(summary, response)));
+      // What Terraform cannot see: the live job changed since this tool registered it.
+      const drift = await detectDrift(readRegisteredJob(stackDir, steps), nomad);
+      io.stdout(redactor.redact(formatPlan(summary, response, drift)));
       return exitCode(summary, response);
     } catch (e) {
       // The plan's own secrets (sensitive values it read) are known only here: masked before the entry prints.

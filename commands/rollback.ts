@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { localStatePath } from '../config/state';
-import { type Command, CommandError, type CommandIo, connect, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
+import { type Command, CommandError, type CommandIo, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
+import { connect } from './connect';
 import { manifestPresent, parseDigestReference, RegistryError } from './registry-manifest';
 import { chooseRollbackTarget, imageOfVersion, RollbackChoiceError, runtimeOfVersion, sourceDisagreement, stateHoldsBuiltImage } from './rollback-target';
 import { deployCommand } from './deploy';

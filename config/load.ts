@@ -2,34 +2,15 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { ZodError } from 'zod';
 import { type ContextDigest, hashBuildContext } from './build-context';
+import { ConfigError, ENVIRONMENTS } from './environments';
 import { describeIssues } from './issues';
 import type { EdgeInputs } from './edge';
 import { emptyRuntimeConfig, missingRuntimeConfig } from './runtime-config';
 import { rubyVersionMismatches } from './ruby-version';
-import { local } from './local';
 import { OPERATOR_INPUT_OF, OperatorInputError } from './operator-inputs';
-import { production } from './production';
 import { environmentSchema, type Environment, type EnvironmentInput } from './schema';
-import { staging } from './staging';
 
-/** Every environment this program deploys, by stack name. */
-export const ENVIRONMENTS: Readonly<Record<string, (edge: EdgeInputs) => EnvironmentInput>> = {
-  production,
-  staging,
-  local,
-};
-
-/** A configuration that breaks a rule: the message names the environment, the path and the rule. */
-export class ConfigError extends Error {
-  constructor(
-    readonly environment: string,
-    readonly issues: readonly string[],
-    heading = `invalid configuration for environment '${environment}'`,
-  ) {
-    super(`${heading}:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError, ENVIRONMENTS } from './environments';
 
 /**
  * An operator input (DASHBOARD_IMAGE, …) that breaks a rule. Every stack reads the same inputs

@@ -7,7 +7,8 @@
  *  3. their ratio (goal <= 1.5);
  *  4. the synth of one stack with 7 and with 100 sidekiq groups (in process, after warm-up);
  *  5. hashing a synthetic build context (4000 files, 37 MB) beside `find | xargs cat | sha256sum`;
- *  6. the no-op deploy beside a bare `terraform plan` (needs `npm run tools` and the providers).
+ *  6. the no-op deploy beside a bare `terraform plan` (needs `npm run tools` and the providers);
+ *  7. `npm run status` beside `nomad job status` on one agent (needs `npm run tools`).
  * Figures are medians; they go in the README, not in timed tests.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { hashBuildContext } from '../../config/build-context';
 import { loadEnvironment, parseEnvironment } from '../../config/load';
 import { syntheticContext } from './context-tree';
 import { benchNoopDeploy } from './noop-deploy';
+import { benchStatus } from './status';
 import { production } from '../../config/production';
 import { DashboardStack } from '../../stacks/dashboard-stack';
 import { FIXTURE_APP, FIXTURE_CONFIG, fixtureEdge, REPO_ROOT } from '../support/synth';
@@ -125,7 +127,14 @@ for (const n of [7, 100]) {
   process.stdout.write(`  one stack, ${String(n).padStart(3)} sidekiq groups:       ${fmt(timeSynthWithWorkers(n))}\n`);
 }
 benchContextHash();
-benchNoopDeploy((line) => process.stdout.write(`${line}\n`)).catch((e: Error) => {
-  process.stderr.write(`no-op deploy benchmark failed: ${e.message}\n`);
-  process.exitCode = 1;
-});
+const print = (line: string) => process.stdout.write(`${line}\n`);
+void benchNoopDeploy(print)
+  .catch((e: Error) => {
+    process.stderr.write(`no-op deploy benchmark failed: ${e.message}\n`);
+    process.exitCode = 1;
+  })
+  .then(() => benchStatus(print))
+  .catch((e: Error) => {
+    process.stderr.write(`status benchmark failed: ${e.message}\n`);
+    process.exitCode = 1;
+  });

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { JobPlanResponse } from '../../commands/nomad-client';
+import { driftedFields } from '../../commands/drift';
+import type { JobPlanResponse, StoredJob } from '../../commands/nomad-client';
 import { EXIT, exitCode, formatDryRun, formatJobDiff, formatPlan, formatTerraformSummary } from '../../commands/plan-format';
 import { MASK, Redactor } from '../../commands/secrets';
 import { collectSensitive, summarize, type TerraformSummary } from '../../commands/terraform-plan';
+import { registeredJobOf } from '../../commands/terraform-state';
 import { CANARY_PASSWORD, RECORDED_PASSWORD } from '../fixtures/plan/record';
+import { deployedState, recorded } from './drift-fixtures';
 import { nomadFixture, terraformFixture, WORKER_MEMORY_DIFF, WORKER_MEMORY_REPORT, type Scenario } from './fixtures';
 
 /** The report `npm run plan` prints for a recorded scenario, through the same redaction. */
@@ -114,6 +117,21 @@ describe('the Terraform line', () => {
     expect(formatTerraformSummary(summarize(terraformFixture('first-no-docker-node')))).toBe("Terraform: image built and pushed, job 'rails' created, other changes: nomad_variable.job_variables created, terraform_data.release created, terraform_data.runtime_config_revision created");
     const withVariable: TerraformSummary = { ...summarize(terraformFixture('unchanged')), others: [{ address: 'nomad_variable.rails', action: 'update' }], changed: true };
     expect(formatTerraformSummary(withVariable)).toBe("Terraform: image unchanged, job 'rails' unchanged, other changes: nomad_variable.rails updated");
+  });
+
+  it('tells the truth about a job changed in Nomad by hand: unchanged in Terraform, or updated and put back', () => {
+    const registered = registeredJobOf(deployedState())!;
+    const live = recorded('scaled-and-memory', 'job') as StoredJob;
+    const drift = { registered, live, fields: driftedFields((recorded('scaled-and-memory', 'plan') as JobPlanResponse).Diff) };
+    expect(formatTerraformSummary(summarize(terraformFixture('unchanged')), drift)).toBe(
+      "Terraform: image unchanged, job 'rails' unchanged in Terraform, but changed in Nomad by hand: sidekiq-long/sidekiq Resources.MemoryMB, web Count, no other changes",
+    );
+    expect(formatTerraformSummary(summarize(terraformFixture('worker-memory')), drift)).toBe(
+      "Terraform: image unchanged, job 'rails' updated (and changed in Nomad by hand: sidekiq-long/sidekiq Resources.MemoryMB, web Count: the deploy puts it back), no other changes",
+    );
+    expect(formatTerraformSummary(summarize(terraformFixture('unchanged')), { registered, live: undefined, fields: [] })).toContain(
+      "job 'rails' unchanged in Terraform, but gone from Nomad (purged by hand)",
+    );
   });
 
   it('comes first, above the diff and the dry run', () => {

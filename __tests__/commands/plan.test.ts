@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planCommand } from '../../commands/plan';
 import { runCommand } from '../support/command';
 import { CANARY_PASSWORD, RECORDED_PASSWORD } from '../fixtures/plan/record';
+import { DEPLOYED_STATE_FILE, type DriftScenario, recorded } from './drift-fixtures';
 import { nomadFixture, WORKER_MEMORY_REPORT, type Scenario } from './fixtures';
 
 /**
@@ -20,6 +21,8 @@ describe('npm run plan, end to end on recorded plans', () => {
   let nomadAddr: string;
   let scenario: Scenario = 'worker-memory';
   let tokens: (string | undefined)[] = [];
+  /** Nomad's answers from a drift recording (job and plan), instead of the scenario's plan. */
+  let drift: DriftScenario | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'plan-command-'));
@@ -31,7 +34,8 @@ describe('npm run plan, end to end on recorded plans', () => {
 if (process.env.FAIL_SYNTH) { console.error('synth failed, password ' + process.env.TF_VAR_registry_pull_password); process.exit(1); }
 const stack = path.join(process.env.CDKTF_OUTDIR, 'stacks', 'local');
 fs.mkdirSync(stack, { recursive: true });
-fs.writeFileSync(path.join(stack, 'cdk.tf.json'), JSON.stringify({ resource: { nomad_job: { rails: { jobspec: fs.readFileSync(process.env.JOBSPEC, 'utf8') } } } }));
+const backend = process.env.STATE ? { backend: { local: { path: process.env.STATE } } } : {};
+fs.writeFileSync(path.join(stack, 'cdk.tf.json'), JSON.stringify({ terraform: backend, resource: { nomad_job: { rails: { jobspec: fs.readFileSync(process.env.JOBSPEC, 'utf8') } } } }));
 const annotations = process.env.ANNOTATION ? [{ constructPath: 'local/image', level: process.env.ANNOTATION, message: 'build context is not on this machine' }] : [];
 fs.writeFileSync(path.join(process.env.CDKTF_OUTDIR, 'manifest.json'), JSON.stringify({ stacks: { local: { workingDirectory: 'stacks/local', annotations } } }));
 `,
@@ -55,8 +59,10 @@ esac
         // The local environment's dev agent runs without ACLs: the token check asks, and is told so.
         if (req.url?.startsWith('/v1/acl/token/self')) {
           res.statusCode = 400;
-          res.end('ACL support disabled');
-        } else res.end(JSON.stringify(nomadFixture(scenario)));
+          return res.end('ACL support disabled');
+        }
+        if (drift && req.method === 'GET') return res.end(JSON.stringify(recorded(drift, 'job')));
+        res.end(JSON.stringify(drift ? recorded(drift, 'plan') : nomadFixture(scenario)));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -68,8 +74,9 @@ esac
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = async (s: Scenario, env: Record<string, string> = {}) => {
+  const run = async (s: Scenario, env: Record<string, string> = {}, driftScenario?: DriftScenario) => {
     scenario = s;
+    drift = driftScenario;
     tokens = [];
     return runCommand(planCommand, ['local'], {
       env: {
@@ -91,6 +98,27 @@ esac
     expect(r.stderr).toContain('plan: terraform plan: done in');
     // The local environment's address from config, not NOMAD_ADDR.
     expect(r.stderr).toContain(`plan: nomad plan of job 'rails' at ${nomadAddr}…\nplan: nomad plan: done in `);
+  });
+
+  it('a job scaled by hand, unchanged in Terraform: the headline says so, the drift has both values; exit 2', async () => {
+    const r = await run('unchanged', { STATE: DEPLOYED_STATE_FILE }, 'scaled');
+    expect(r.code).toBe(2);
+    expect(r.stdout.split('\n').slice(0, 6)).toEqual([
+      "Terraform: image unchanged, job 'rails' unchanged in Terraform, but changed in Nomad by hand: web Count, no other changes",
+      '',
+      "Drift: job 'rails' was changed in Nomad outside this tool (Nomad runs version 1, modify index 12 → 18):",
+      `  group 'web': Count: live "3", declared "1"`,
+      'A deploy puts the declared job back as a rolling update (a new version of the job).',
+      '',
+    ]);
+    expect(r.stdout).toContain('+/- Count: "3" => "1" (forces destroy)');
+  });
+
+  it('the job as deployed, with its state: no drift, exit 0', async () => {
+    const r = await run('unchanged', { STATE: DEPLOYED_STATE_FILE }, 'clean');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('Drift');
+    expect(r.stdout).toContain("job 'rails' unchanged, no other changes");
   });
 
   it('exit 0 without changes, 3 when a group cannot be placed', async () => {

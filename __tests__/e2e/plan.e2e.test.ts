@@ -118,7 +118,8 @@ describe('npm run plan -- local', () => {
   it('an unknown environment: exit 1 before anything slow runs', () => {
     const run = project.plan('nowhere');
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain("invalid configuration for environment 'nowhere':\n  - no such environment; known: production, staging, local");
+    expect(run.stderr).toContain("plan: no environment 'nowhere' (known: production, staging, local)");
+    expect(run.stderr).toContain('usage: npm run plan -- <environment>');
     expect(run.stderr).not.toContain('synth…');
   });
 });
