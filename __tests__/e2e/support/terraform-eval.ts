@@ -8,18 +8,21 @@ import { toolsEnv } from './local-environment';
  * What Terraform hands the nomad provider as `jobspec`, computed by real Terraform without
  * the provider: the synthesized string becomes an output of a provider-less configuration,
  * its resource references become variables, and `terraform apply` evaluates it. Terraform's
- * own template parsing ($${…} escapes, ${var.…} references) is what runs.
+ * own template parsing ($${…} escapes, ${var.…} references) is what runs. The runtime
+ * configuration's revision (terraform_data.runtime_config_revision.id, a random id Terraform
+ * draws at apply) is given too.
  */
-export function evaluateJobspec(jobspec: string, values: { imageDigest: string }): string {
+export function evaluateJobspec(jobspec: string, values: { imageDigest: string; revision?: string }): string {
   const dir = mkdtempSync(join(tmpdir(), 'tf-eval-'));
   try {
     const references = jobspec.match(/\$\{docker_registry_image\.[A-Za-z0-9_-]+\.sha256_digest\}/g) ?? [];
     let value = jobspec;
     for (const ref of new Set(references)) value = value.split(ref).join('${var.image_digest}');
+    value = value.split('${terraform_data.runtime_config_revision.id}').join('${var.revision}');
     writeFileSync(
       join(dir, 'main.tf.json'),
       JSON.stringify({
-        variable: { image_digest: { type: 'string' } },
+        variable: { image_digest: { type: 'string' }, revision: { type: 'string', default: values.revision ?? 'e2e-revision' } },
         output: { jobspec: { value } },
       }),
     );
