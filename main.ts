@@ -1,9 +1,9 @@
 import { chmodSync, existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Annotations, App, DISABLE_STACK_TRACE_IN_METADATA, TerraformStack } from 'cdktf';
 import { ConfigError, ENVIRONMENTS, loadEnvironment } from './config/load';
 import type { ContextDigest } from './config/build-context';
 import type { EdgeInputs } from './config/edge';
+import { localStatePath } from './config/state';
 import { formatCapacity } from './constructs/nomad/capacity';
 import { DashboardStack } from './stacks/dashboard-stack';
 
@@ -14,10 +14,9 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
   const digests = new Map<string, ContextDigest>();
   for (const name of Object.keys(ENVIRONMENTS)) {
     const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), digests });
-    // State beside the project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites.
-    const statePath = resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${name}.tfstate`);
+    const statePath = localStatePath(edge, name);
     const stack = new DashboardStack(app, name, { environment, statePath, projectDir: edge.cwd });
-    protectState(statePath);
+    if (environment.state.backend === 'local') protectState(statePath);
     const plan = stack.job.capacityPlan();
     if (plan) process.stderr.write(`${name}: capacity of job '${stack.job.jobId}' on its declared nodes\n${formatCapacity(plan)}\n`);
   }
