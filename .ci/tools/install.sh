@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the end-to-end tests need, reusing a cache on later runs:
-#   - Debian packages for the local environment (podman, docker-registry, htpasswd);
+#   - Debian packages for the local environment (podman, docker-registry, htpasswd) and
+#     for the shared-state tests (postgresql: its server binaries, started by the tests);
 #   - terraform (the one on PATH when >= 1.5, else built from its Go module);
 #   - Nomad, built from its Go module (MPL-2.0 1.6.x line);
 #   - Terraform providers hashicorp/nomad and kreuzwerker/docker, built from their
@@ -28,7 +29,7 @@ NOMAD_VERSION="${NOMAD_VERSION#v}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PROVIDER_SOURCES="${DASHBOARD_PROVIDER_SOURCES:-$REPO_ROOT/../shared/providers}"
 
-APT_PACKAGES=(podman docker-registry apache2-utils)
+APT_PACKAGES=(podman docker-registry apache2-utils postgresql)
 
 MIRROR="$CACHE/mirror"
 STAMPS="$CACHE/stamps"

@@ -61,6 +61,10 @@ export class BuiltImage extends Construct implements IContainerImage {
       },
       triggers,
       keepLocally: true,
+      // The provider replaces the image when the build's paths change, and each operator's
+      // checkout lies elsewhere: with shared state, a teammate's first deploy would rebuild and
+      // re-release. What is in the context is the trigger (and the tag); where it lies is not.
+      lifecycle: { ignoreChanges: ['build'] },
     });
     // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
     this.image.overrideLogicalId(id);
