@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
-import { join } from 'node:path';
 import type { JobDocument } from '../constructs/nomad/api';
+import { booleanWord } from '../config/operator-inputs';
+import { type HttpResponse, type NomadConnection, NomadError, type NomadTls, nomadRequest } from './nomad-http';
+
+export { NomadError, type NomadConnection, type NomadTls } from './nomad-http';
 
 /**
  * What Nomad's plan endpoint (`PUT /v1/job/<id>/plan` with `Diff: true`) answers: the Go
@@ -126,10 +127,6 @@ export interface FileEntry {
   FileMode: string;
 }
 
-/**
- * How to reach a Nomad API: what the `nomad` CLI reads from its environment, with the
- * environment's config (config/*.ts) taking precedence where it says something.
- */
 /** A deployment, as /v1/deployment returns it (api/deployments.go): the fields we read. */
 export interface Deployment {
   ID: string;
@@ -138,26 +135,6 @@ export interface Deployment {
   Status: string;
   StatusDescription: string;
   TaskGroups: Record<string, { DesiredTotal: number; PlacedAllocs: number; HealthyAllocs: number; UnhealthyAllocs: number }>;
-}
-
-export interface NomadConnection {
-  readonly address: string;
-  readonly token?: string;
-  readonly region?: string;
-  readonly namespace?: string;
-  readonly tls: NomadTls;
-}
-
-/** File paths and switches, as Nomad's CLI takes them; read when a request is made. */
-export interface NomadTls {
-  /** NOMAD_CACERT: a CA certificate file. */
-  readonly caCert?: string;
-  /** NOMAD_CAPATH: a directory of CA certificate files (or one file). */
-  readonly caPath?: string;
-  readonly clientCert?: string;
-  readonly clientKey?: string;
-  readonly skipVerify?: boolean;
-  readonly serverName?: string;
 }
 
 /** What config/ knows of the cluster (`Environment['nomad']`). */
@@ -178,14 +155,15 @@ export interface NomadSettings {
  */
 export function nomadConnection(settings: NomadSettings, env: Readonly<Record<string, string | undefined>>): NomadConnection {
   const set = (name: string): string | undefined => (env[name] ? env[name] : undefined);
-  const skip = set('NOMAD_SKIP_VERIFY');
+  // One reading of the switch for synth and the commands: `NOMAD_SKIP_VERIFY=maybe` is refused, never taken for false.
+  const skip = booleanWord('NOMAD_SKIP_VERIFY', set('NOMAD_SKIP_VERIFY'));
   const tls: NomadTls = {
     ...optional('caCert', set('NOMAD_CACERT') ?? settings.caFile),
     ...optional('caPath', set('NOMAD_CAPATH')),
     ...optional('clientCert', set('NOMAD_CLIENT_CERT')),
     ...optional('clientKey', set('NOMAD_CLIENT_KEY')),
     ...optional('serverName', set('NOMAD_TLS_SERVER_NAME')),
-    ...(settings.skipVerify || (skip !== undefined && ['1', 'true'].includes(skip.toLowerCase())) ? { skipVerify: true } : {}),
+    ...(settings.skipVerify || skip ? { skipVerify: true } : {}),
   };
   return {
     address: (settings.address ?? set('NOMAD_ADDR') ?? 'http://127.0.0.1:4646').replace(/\/+$/, ''),
@@ -200,31 +178,9 @@ function optional<K extends string>(key: K, value: string | undefined): Partial<
   return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
-/** Nomad answered with an error status, or could not be reached. */
-export class NomadError extends Error {
-  constructor(message: string, readonly status?: number) {
-    super(message);
-    this.name = 'NomadError';
-  }
-}
-
-interface HttpResponse {
-  readonly status: number;
-  /** The body as Nomad sent it, byte for byte (a file of an allocation may be binary). */
-  readonly body: Buffer;
-  readonly text: string;
-}
-
-function response(status: number, body: Buffer): HttpResponse {
-  return { status, body, text: body.toString('utf8') };
-}
-
 /**
- * The few calls `npm run plan` makes to Nomad's HTTP API, with Node's own HTTP clients and no
- * library. Plain HTTP and HTTPS with the system's CAs go through `fetch`; Node's fetch (undici)
- * takes TLS options only through an undici Agent, which Node 20 does not let us import, so a
- * request with a CA, a client certificate, a server name or skip-verify goes through
- * `node:https`, which takes them directly.
+ * The calls the commands make to Nomad's HTTP API, each typed by what it answers, over the one
+ * transport (nomad-http.ts).
  */
 export class NomadClient {
   constructor(
@@ -319,118 +275,13 @@ export class NomadClient {
 
   /** The job's deployments, newest first; none when there is no such job. */
   async deployments(jobId: string): Promise<Deployment[]> {
-    const res = await this.send('GET', `/v1/job/${encodeURIComponent(jobId)}/deployments`);
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(jobId)}/deployments`, '');
     if (res.status === 404) return [];
     if (res.status !== 200) throw new NomadError(`Nomad at ${this.connection.address} refused to list job '${jobId}''s deployments (${res.status}): ${res.text.trim()}`, res.status);
     return (JSON.parse(res.text) as Deployment[] | null) ?? [];
   }
 
-  private url(path: string): URL {
-    const url = new URL(`${this.connection.address}${path}`);
-    if (this.connection.region) url.searchParams.set('region', this.connection.region);
-    if (this.connection.namespace) url.searchParams.set('namespace', this.connection.namespace);
-    return url;
+  private send(method: string, path: string, body?: string): Promise<HttpResponse> {
+    return nomadRequest(this.connection, method, path, { ...(body ? { body } : {}), timeoutMs: this.timeoutMs });
   }
-
-  private headers(): Record<string, string> {
-    return {
-      'content-type': 'application/json',
-      ...(this.connection.token ? { 'x-nomad-token': this.connection.token } : {}),
-    };
-  }
-
-  private async send(method: string, path: string, body?: string): Promise<HttpResponse> {
-    const url = this.url(path);
-    // Certificate files are read first: a missing file is named as such, not as an unreachable Nomad.
-    const tls = url.protocol === 'https:' && hasTlsOptions(this.connection.tls) ? tlsOptions(this.connection.tls) : undefined;
-    try {
-      if (tls) return await this.sendTls(method, url, body, tls);
-      const res = await fetch(url, { method, ...(method === 'GET' ? {} : { body }), headers: this.headers(), signal: AbortSignal.timeout(this.timeoutMs) });
-      return response(res.status, Buffer.from(await res.arrayBuffer()));
-    } catch (e) {
-      throw new NomadError(`cannot reach Nomad at ${this.connection.address}: ${describeNetworkError(e)}`);
-    }
-  }
-
-  private sendTls(method: string, url: URL, body: string | undefined, tls: TlsOptions): Promise<HttpResponse> {
-    const options = {
-      method,
-      headers: { ...this.headers(), 'content-length': String(Buffer.byteLength(body ?? '')) },
-      timeout: this.timeoutMs,
-      ...tls,
-    };
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(response(res.statusCode ?? 0, Buffer.concat(chunks))));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer in ${this.timeoutMs / 1000}s`)));
-      req.on('error', reject);
-      req.end(body);
-    });
-  }
-}
-
-interface TlsOptions {
-  ca?: Buffer[];
-  cert?: Buffer;
-  key?: Buffer;
-  servername?: string;
-  rejectUnauthorized: boolean;
-}
-
-function tlsOptions(tls: NomadTls): TlsOptions {
-  return {
-    ...(tls.caCert || tls.caPath ? { ca: readCertificates(tls) } : {}),
-    ...(tls.clientCert ? { cert: readTlsFile('NOMAD_CLIENT_CERT', tls.clientCert) } : {}),
-    ...(tls.clientKey ? { key: readTlsFile('NOMAD_CLIENT_KEY', tls.clientKey) } : {}),
-    ...(tls.serverName ? { servername: tls.serverName } : {}),
-    rejectUnauthorized: !tls.skipVerify,
-  };
-}
-
-function readTlsFile(variable: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new NomadError(`${variable}: cannot read '${path}': ${(e as Error).message}`);
-  }
-}
-
-function hasTlsOptions(tls: NomadTls): boolean {
-  return Boolean(tls.caCert || tls.caPath || tls.clientCert || tls.clientKey || tls.serverName || tls.skipVerify);
-}
-
-/** NOMAD_CACERT, and every file of NOMAD_CAPATH (a directory, or one file), as the CLI reads them. */
-function readCertificates(tls: NomadTls): Buffer[] {
-  const files: [string, string][] = [];
-  if (tls.caCert) files.push(['NOMAD_CACERT', tls.caCert]);
-  if (tls.caPath) {
-    let directory = false;
-    try {
-      directory = statSync(tls.caPath).isDirectory();
-    } catch (e) {
-      throw new NomadError(`NOMAD_CAPATH: cannot read '${tls.caPath}': ${(e as Error).message}`);
-    }
-    if (directory) {
-      for (const name of readdirSync(tls.caPath).sort()) {
-        const file = join(tls.caPath, name);
-        if (statSync(file).isFile()) files.push(['NOMAD_CAPATH', file]);
-      }
-    } else {
-      files.push(['NOMAD_CAPATH', tls.caPath]);
-    }
-  }
-  return files.map(([variable, file]) => readTlsFile(variable, file));
-}
-
-/** fetch hides the reason in `cause`; a person wants "ECONNREFUSED 127.0.0.1:4646", not "fetch failed". */
-function describeNetworkError(e: unknown): string {
-  const error = e as { message?: string; cause?: { code?: string; message?: string }; code?: string; name?: string };
-  if (error.name === 'TimeoutError') return 'no answer in time';
-  const cause = error.cause;
-  if (cause?.message) return cause.message;
-  return error.message ?? String(e);
 }

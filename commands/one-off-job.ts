@@ -37,7 +37,7 @@ export interface OneOffOptions {
 }
 
 /** True for the Connect sidecar task Nomad adds to a group with a Connect service (`connect-proxy-<service>`). */
-function isSidecar(task: Task & { Kind?: string }): boolean {
+export function isSidecar(task: Task & { Kind?: string }): boolean {
   return (task.Kind ?? '').startsWith('connect-proxy:') || task.Name.startsWith('connect-proxy-');
 }
 

@@ -1,8 +1,10 @@
 import type { JobDocument } from '../constructs/nomad/api';
-import { NomadClient, nomadConnection, NomadError, type NomadSettings } from './nomad-client';
 import { variablePathOf } from '../constructs/nomad/api';
+import { decodeRelease } from '../config/release-contract';
+import { type Command, CommandError, EXIT, runMain } from './cli';
+import { type AllocationStub, NomadClient, nomadConnection } from './nomad-client';
 import { oneOffJob } from './one-off-job';
-import { runToCompletion, withVariableCopy, type RunResult } from './run-to-completion';
+import { followToEnd, runToCompletion, type RunIo, type RunResult } from './run-to-completion';
 import { standInRequested } from './stand-in';
 
 /**
@@ -12,26 +14,92 @@ import { standInRequested } from './stand-in';
  * image changes); it exits non-zero when the command fails, cannot be placed or times out,
  * and Terraform then stops before it touches the job.
  *
- * What it runs comes from the environment Terraform gives it, never from its command line
- * (which is in cdk.tf.json): DASHBOARD_RELEASE (the settings below, from config) and
- * DASHBOARD_RELEASE_JOBSPEC (the jobspec Terraform is about to register, its image resolved).
- * Nomad's address and token come from the deploy's own environment (NOMAD_ADDR, NOMAD_TOKEN,
- * …), or the address from config for the local environment. No secret passes through here
- * but the variable items copied for the run, which are never printed.
+ * What it runs comes from the environment Terraform gives it (config/release-contract.ts),
+ * never from its command line. Nomad's address and token come from the deploy's own environment
+ * (NOMAD_ADDR, NOMAD_TOKEN, …), or the address from config for the local environment. No secret
+ * passes through here but the variable items copied for the run, which are never printed.
+ *
+ * A running migration is never killed: Ctrl-C leaves it running on purpose (stopped half-way,
+ * a migration on MariaDB, whose schema changes are not transactional, can leave the schema
+ * half-changed), and a release that finds another one of the same job running waits for it.
  */
-export interface ReleaseSettings {
-  readonly environment: string;
-  /** The worker group whose shape the release takes. */
-  readonly group: string;
-  readonly command: readonly string[];
-  readonly timeoutSeconds: number;
-  readonly nomad: NomadSettings;
-}
+export const releaseCommand: Command = {
+  name: 'release',
+  usage: `usage: commands/release.ts   (run by Terraform's release step, terraform_data.release; no arguments)
 
-export interface ReleaseIo {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  stdout(chunk: Buffer | string): void;
-  stderr(chunk: Buffer | string): void;
+Exit status: 0 the release ran (or the same image's release, left running by an interrupted
+deploy, ended well), 1 it failed, could not be placed or timed out, 130 interrupted (the
+release job is left running on purpose; the next deploy waits for it).`,
+  async run(args, io) {
+    if (args.length > 0) throw new CommandError(`release: takes no arguments (got ${args.join(' ')}): Terraform's release step runs it`);
+    const say = (m: string) => io.stderr(`release: ${m}\n`);
+    let decoded: ReturnType<typeof decodeRelease>;
+    try {
+      decoded = decodeRelease(io.env);
+    } catch (e) {
+      throw new CommandError(`release: ${(e as Error).message}`);
+    }
+    const { settings, service } = decoded;
+    const standIn = standInRequested(io.env, settings.environment);
+    const client = new NomadClient(nomadConnection(settings.nomad, io.env));
+    const serviceId = service.Job.ID;
+    const id = releaseJobId(serviceId);
+    const variable = { from: variablePathOf(serviceId), to: variablePathOf(id) };
+    const document = oneOffJob(service.Job, { id, group: settings.group, command: settings.command, variable, standIn });
+    const image = imageOf(document);
+    const output: RunIo = { stdout: io.stdout, stderr: io.stderr, progress: say };
+    const timeoutMs = settings.timeoutSeconds * 1000;
+
+    const previous = await runningRelease(client, id);
+    if (previous) {
+      const same = imageOf({ Job: previous.job }) === image;
+      say(
+        `another release of job '${serviceId}' is running: job '${id}', allocation ${previous.alloc.ID.slice(0, 8)}, ${same ? 'this same image' : `image ${imageOf({ Job: previous.job })}`} (left by an interrupted deploy?). ` +
+          `It is not stopped: waiting for it to end. Follow it with: nomad alloc logs -f ${previous.alloc.ID.slice(0, 8)}; stop it with: nomad job stop ${id}`,
+      );
+      const ended = await followToEnd(client, { jobId: id, taskName: document.Job.TaskGroups[0]!.Tasks[0]!.Name, allocId: previous.alloc.ID }, output, { timeoutMs, signal: io.signal });
+      if (ended.outcome === 'interrupted') return leftRunning(say, id, ended);
+      await client.deleteVariable(variable.to);
+      if (same && ended.outcome === 'complete') {
+        say(`that release of this image ended well (allocation ${previous.alloc.ID.slice(0, 8)}): it is not run again`);
+        return EXIT.ok;
+      }
+      say(`it ended (${ended.outcome}); now this deploy's release`);
+    }
+
+    say(`${settings.command.join(' ')} in the shape of group '${settings.group}', image ${image}${standIn ? ' (stand-in: raw_exec)' : ''}, at ${client.connection.address}`);
+    // The last release's job is the record of it until the next one: purged (it has ended), so this one runs afresh.
+    await client.deregister(id, { purge: true });
+    const items = await client.variableItems(variable.from);
+    if (items) await client.putVariable(variable.to, items);
+    const started = Date.now();
+    let result: RunResult;
+    try {
+      result = await runToCompletion(client, document, output, { timeoutMs, signal: io.signal });
+    } catch (e) {
+      if (items) await client.deleteVariable(variable.to).catch(() => undefined);
+      throw e;
+    }
+    // While it runs, its templates read the copy: it stays with a release left running.
+    if (result.outcome === 'interrupted') return leftRunning(say, id, result);
+    if (items) await client.deleteVariable(variable.to);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (result.outcome === 'complete') {
+      say(`done in ${seconds}s (job '${id}', allocation ${result.allocId!.slice(0, 8)})`);
+      return EXIT.ok;
+    }
+    throw new CommandError(`release: ${failure(result, id, seconds)}`);
+  },
+};
+
+/** Ctrl-C: the migration goes on, on purpose; what was left, and how to follow or stop it. */
+function leftRunning(say: (m: string) => void, id: string, result: RunResult): number {
+  const alloc = result.allocId ? result.allocId.slice(0, 8) : undefined;
+  say(
+    `interrupted: the release job '${id}' is left running on purpose (a migration stopped half-way can leave the schema half-changed)` +
+      `${alloc ? `; follow it: nomad alloc logs -f ${alloc}` : ''}; stop it: nomad job stop ${id}. The job is not updated; the next deploy waits for this release.`,
+  );
+  return EXIT.interrupted;
 }
 
 /** The release job's ID: one per service job, registered afresh by each release (`rails-release`). */
@@ -39,44 +107,18 @@ export function releaseJobId(serviceJobId: string): string {
   return `${serviceJobId}-release`;
 }
 
-export async function release(io: ReleaseIo): Promise<number> {
-  const say = (m: string) => io.stderr(`release: ${m}\n`);
-  let settings: ReleaseSettings;
-  let service: JobDocument;
-  try {
-    settings = JSON.parse(required(io.env, 'DASHBOARD_RELEASE')) as ReleaseSettings;
-    service = JSON.parse(required(io.env, 'DASHBOARD_RELEASE_JOBSPEC')) as JobDocument;
-  } catch (e) {
-    say(`${(e as Error).message}`);
-    return 1;
-  }
-  try {
-    const standIn = standInRequested(io.env, settings.environment);
-    const client = new NomadClient(nomadConnection(settings.nomad, io.env));
-    const serviceId = service.Job.ID;
-    const id = releaseJobId(serviceId);
-    const variable = { from: variablePathOf(serviceId), to: variablePathOf(id) };
-    const document = oneOffJob(service.Job, { id, group: settings.group, command: settings.command, variable, standIn });
-    const image = service.Job.TaskGroups.find((g) => g.Name === settings.group)?.Tasks[0]?.Config.image;
-    say(`${settings.command.join(' ')} in the shape of group '${settings.group}', image ${String(image)}${standIn ? ' (stand-in: raw_exec)' : ''}, at ${client.connection.address}`);
-    // The last release's job is the record of it until the next one: purged, so this one runs afresh.
-    await client.deregister(id, { purge: true });
-    const started = Date.now();
-    const result = await withVariableCopy(client, variable.from, variable.to, () =>
-      runToCompletion(client, document, { stdout: io.stdout, stderr: io.stderr, progress: say }, { timeoutMs: settings.timeoutSeconds * 1000 }),
-    );
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    if (result.outcome === 'complete') {
-      say(`done in ${seconds}s (job '${id}', allocation ${result.allocId!.slice(0, 8)})`);
-      return 0;
-    }
-    say(failure(result, id, seconds));
-    return 1;
-  } catch (e) {
-    const known = e instanceof NomadError;
-    say(known ? (e as Error).message : `failed: ${(e as Error).message}`);
-    return 1;
-  }
+/** The release job's allocation that has not ended, with the job it runs; none when no release runs. */
+export async function runningRelease(client: NomadClient, id: string): Promise<{ job: JobDocument['Job']; alloc: AllocationStub } | undefined> {
+  const job = await client.job(id);
+  if (!job || job.Stop) return undefined;
+  const alloc = (await client.allocations(id)).find((a) => a.ClientStatus === 'pending' || a.ClientStatus === 'running');
+  return alloc ? { job, alloc } : undefined;
+}
+
+/** The image a one-off job runs (the stand-in keeps it in its task's meta). */
+function imageOf(document: JobDocument): string {
+  const task = document.Job.TaskGroups[0]?.Tasks[0];
+  return String(task?.Meta?.standin_for_image ?? task?.Config.image);
 }
 
 /** Why the release failed, with the command's last lines, for the deploy's error output. */
@@ -85,6 +127,7 @@ export function failure(result: RunResult, jobId: string, seconds: string): stri
     failed: `the command failed${result.exitCode !== undefined ? ` (exit ${result.exitCode})` : ''} after ${seconds}s`,
     timeout: `timed out: ${result.reason}`,
     unplaced: `Nomad cannot place it:\n${result.reason ?? ''}`,
+    interrupted: 'interrupted',
     complete: 'done',
   }[result.outcome];
   const lines = result.tail.length > 0 ? `\nits last lines:\n${result.tail.map((l) => `  | ${l}`).join('\n')}` : result.reason && result.outcome === 'failed' ? `\n${result.reason}` : '';
@@ -92,20 +135,4 @@ export function failure(result: RunResult, jobId: string, seconds: string): stri
   return `${head}; the job is not updated${lines}${where}`;
 }
 
-function required(env: ReleaseIo['env'], name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`${name} is not set: this command is run by Terraform's release step (terraform_data.release), which sets it`);
-  return value;
-}
-
-if (require.main === module) {
-  release({ env: process.env, stdout: (c) => process.stdout.write(c), stderr: (c) => process.stderr.write(c) }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`release: failed: ${(e as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runMain(releaseCommand, module);

@@ -18,9 +18,11 @@ export interface RunOptions {
   readonly tailLines?: number;
   /** Called once the allocation exists (a caller may want to tell how to reach it). */
   readonly onAllocation?: (allocId: string) => void;
+  /** Stops the following (not the job): the outcome is then `interrupted`, the job left as it is. */
+  readonly signal?: AbortSignal;
 }
 
-export type RunOutcome = 'complete' | 'failed' | 'unplaced' | 'timeout';
+export type RunOutcome = 'complete' | 'failed' | 'unplaced' | 'timeout' | 'interrupted';
 
 export interface RunResult {
   readonly outcome: RunOutcome;
@@ -43,17 +45,40 @@ const TERMINAL = new Set<AllocationStub['ClientStatus']>(['complete', 'failed', 
  * stopped. The job itself is left for the caller to keep or purge.
  */
 export async function runToCompletion(client: NomadClient, document: JobDocument, io: RunIo, options: RunOptions = {}): Promise<RunResult> {
-  const pollMs = options.pollMs ?? 500;
-  const tail = new Tail(options.tailLines ?? 20);
   const job = document.Job;
-  const taskName = job.TaskGroups[0]!.Tasks[0]!.Name;
-  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-  const sleep = () => new Promise((r) => setTimeout(r, pollMs));
-
   const evalId = await client.register(document);
   io.progress(`job '${job.ID}' registered (evaluation ${evalId.slice(0, 8)})`);
+  return followToEnd(client, { jobId: job.ID, taskName: job.TaskGroups[0]!.Tasks[0]!.Name, evalId }, io, options);
+}
 
-  let alloc: AllocationStub | undefined;
+/**
+ * Follows a one-allocation batch job to its end: the one `runToCompletion` registered (its
+ * evaluation tells why nothing is placed), or one already running (`allocId`), such as a release
+ * an interrupted deploy left. Its output is passed on from where the task is now when `fromEnd`.
+ */
+export async function followToEnd(
+  client: NomadClient,
+  run: { readonly jobId: string; readonly taskName: string; readonly evalId?: string; readonly allocId?: string },
+  io: RunIo,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const pollMs = options.pollMs ?? 500;
+  const tail = new Tail(options.tailLines ?? 20);
+  const job = { ID: run.jobId };
+  const { taskName, evalId } = run;
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const sleep = () =>
+    new Promise<void>((r) => {
+      const timer = setTimeout(done, pollMs);
+      function done() {
+        options.signal?.removeEventListener('abort', done);
+        clearTimeout(timer);
+        r();
+      }
+      options.signal?.addEventListener('abort', done, { once: true });
+    });
+
+  let alloc: AllocationStub | undefined = run.allocId ? (await client.allocations(job.ID)).find((a) => a.ID === run.allocId) : undefined;
   const offsets = { stdout: 0, stderr: 0 };
   const drain = async (id: string) => {
     for (const type of ['stdout', 'stderr'] as const) {
@@ -66,6 +91,9 @@ export async function runToCompletion(client: NomadClient, document: JobDocument
   };
 
   for (;;) {
+    if (options.signal?.aborted) {
+      return { outcome: 'interrupted', ...(alloc ? { allocId: alloc.ID } : {}), tail: tail.lines() };
+    }
     if (Date.now() > deadline) {
       await client.deregister(job.ID, { purge: false });
       if (alloc) await drain(alloc.ID).catch(() => undefined);
@@ -76,7 +104,7 @@ export async function runToCompletion(client: NomadClient, document: JobDocument
       if (alloc) {
         io.progress(`allocation ${alloc.ID.slice(0, 8)} placed`);
         options.onAllocation?.(alloc.ID);
-      } else {
+      } else if (evalId) {
         const evaluation = await client.evaluation(evalId);
         const failed = Object.entries(evaluation.FailedTGAllocs ?? {});
         if (evaluation.Status !== 'pending' && failed.length > 0) {
@@ -86,6 +114,9 @@ export async function runToCompletion(client: NomadClient, document: JobDocument
         if (evaluation.Status === 'failed' || evaluation.Status === 'canceled') {
           return { outcome: 'unplaced', tail: [], reason: `evaluation ${evaluation.Status}: ${evaluation.StatusDescription ?? ''}`.trim() };
         }
+        await sleep();
+        continue;
+      } else {
         await sleep();
         continue;
       }

@@ -64,6 +64,12 @@ export interface LoadOptions {
    * @default - the context is hashed on every call
    */
   readonly digests?: Map<string, ContextDigest>;
+  /**
+   * Whether the image is to be built here: the build context is checked and hashed. A command
+   * that only reads the cluster (status, logs) says false and starts without touching the checkout.
+   * @default true
+   */
+  readonly build?: boolean;
 }
 
 /** Reads, validates and completes one environment: the one place configuration meets the machine. */
@@ -85,6 +91,7 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   } catch (e) {
     throw e instanceof ConfigError ? operatorInputError(e, edge) : e;
   }
+  if (options.build === false) return environment;
   checkRuntimeConfig(name, environment, options);
   const { image } = environment;
   if (image.source !== 'build') return environment;

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { ConsulBackend, type ConsulBackendConfig, type ITerraformDependable, LocalBackend, PgBackend, type PgBackendConfig, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import type { Environment } from '../config/schema';
+import { encodeReleaseSettings, RELEASE_JOBSPEC_VARIABLE, RELEASE_SETTINGS_VARIABLE } from '../config/release-contract';
 import { PROVIDER_VERSIONS } from '../config/tools';
 import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
 import { ImageRuntime } from '../constructs/image/runtime';
@@ -178,21 +179,21 @@ export class DashboardStack extends TerraformStack {
       throw new Error(`stack '${env.name}': release.command is set, so the stack needs projectDir (absolute: where commands/release.ts is), got '${projectDir}'`);
     }
     const { address, region, namespace, caFile, skipVerify } = env.nomad;
-    const settings = {
+    const settings = encodeReleaseSettings({
       environment: env.name,
       group: config.group,
-      command: config.command,
+      command: [...config.command],
       timeoutSeconds: config.timeout.toSeconds(),
       nomad: { address, region, namespace, caFile, skipVerify },
-    };
+    });
     return new ReleaseStep(this, 'release', {
       trigger: this.image.reference,
       command: './node_modules/.bin/tsx commands/release.ts',
       workingDir: projectDir,
       environment: {
-        DASHBOARD_RELEASE: JSON.stringify(settings),
+        [RELEASE_SETTINGS_VARIABLE]: settings,
         // The job as it is about to be registered, with only the group the release takes the shape of.
-        DASHBOARD_RELEASE_JOBSPEC: () => {
+        [RELEASE_JOBSPEC_VARIABLE]: () => {
           const job = this.job.render();
           return JSON.stringify({ Job: { ...job, TaskGroups: job.TaskGroups.filter((g) => g.Name === config.group) } });
         },

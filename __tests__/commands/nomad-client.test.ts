@@ -53,6 +53,10 @@ describe('the connection, as the nomad CLI reads it', () => {
     expect(nomadConnection({}, { NOMAD_TOKEN: '', NOMAD_SKIP_VERIFY: 'false' })).toEqual({ address: 'http://127.0.0.1:4646', tls: {} });
     expect(nomadConnection({}, { NOMAD_SKIP_VERIFY: '1' }).tls.skipVerify).toBe(true);
   });
+
+  it('NOMAD_SKIP_VERIFY that is not a boolean is refused, as synth refuses it, never read as false', () => {
+    expect(() => nomadConnection({}, { NOMAD_SKIP_VERIFY: 'maybe' })).toThrow("NOMAD_SKIP_VERIFY: 'maybe' is not a boolean");
+  });
 });
 
 interface Seen {
@@ -79,7 +83,7 @@ function planHandler(seen: Seen, status = 200, answer = JSON.stringify(nomadFixt
   };
 }
 
-describe('the plan request over plain HTTP (fetch)', () => {
+describe('the plan request over plain HTTP (node:http)', () => {
   const seen: Seen = {};
   let server: Server;
   let port: number;

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plan } from '../../commands/plan';
+import { planCommand } from '../../commands/plan';
+import { runCommand } from '../support/command';
 import { CANARY_PASSWORD, RECORDED_PASSWORD } from '../fixtures/plan/record';
 import { nomadFixture, WORKER_MEMORY_REPORT, type Scenario } from './fixtures';
 
@@ -64,9 +65,7 @@ esac
   const run = async (s: Scenario, env: Record<string, string> = {}) => {
     scenario = s;
     tokens = [];
-    let stdout = '';
-    let stderr = '';
-    const code = await plan(['local'], {
+    return runCommand(planCommand, ['local'], {
       env: {
         PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
         LOCAL_NOMAD_ADDR: nomadAddr,
@@ -75,10 +74,7 @@ esac
         ...env,
       },
       cwd: dir,
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stderr += t),
     });
-    return { code, stdout, stderr };
   };
 
   it('a worker memory change: the report on stdout, progress on stderr, exit 2', async () => {
@@ -147,12 +143,14 @@ esac
   });
 
   it('usage: one environment name; an unknown one is named with the known ones', async () => {
-    const io = { env: {}, cwd: dir, stdout: () => undefined, stderr: (t: string) => (err += t) };
-    let err = '';
-    expect(await plan([], io)).toBe(1);
-    expect(err).toContain('usage: npm run plan -- <environment>   (production, staging, local)');
-    err = '';
-    expect(await plan(['qa'], io)).toBe(1);
-    expect(err).toContain("invalid configuration for environment 'qa':\n  - no such environment; known: production, staging, local");
+    const none = await runCommand(planCommand, [], { cwd: dir });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('plan: name the environment\n\nusage: npm run plan -- <environment>   (production, staging, local)');
+    const unknown = await runCommand(planCommand, ['qa'], { cwd: dir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("plan: no environment 'qa' (known: production, staging, local)");
+    const extra = await runCommand(planCommand, ['local', '--json'], { cwd: dir });
+    expect(extra.stderr).toContain("plan: Unknown option '--json'");
+    expect(extra.stderr).not.toContain('synth');
   });
 });

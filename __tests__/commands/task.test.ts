@@ -11,9 +11,11 @@ describe('npm run task arguments', () => {
   it.each([
     [['production', 'rails', 'runner'], 'put the command after --'],
     [['production', '--'], 'no command after --'],
-    [['--', 'rails'], 'name the environment first'],
-    [['production', '--group', '--', 'rails'], '--group needs a value'],
-    [['production', '--nope', 'x', '--', 'rails'], "unknown option '--nope'"],
+    [['--', 'rails'], 'name the environment'],
+    [['qa', '--', 'rails'], "no environment 'qa' (known: production, staging, local)"],
+    [['production', '--group', '--', 'rails'], "Option '--group <value>' argument missing"],
+    [['production', '--group', '--output', 'x', '--', 'rails'], "Option '--group' argument is ambiguous"],
+    [['production', '--nope', 'x', '--', 'rails'], "Unknown option '--nope'"],
     [['production', '--timeout', '10', '--', 'rails'], '--timeout:'],
   ])('%j is refused: %s', (args, message) => {
     expect(() => parseTaskArgs(args)).toThrow(message);

@@ -1,0 +1,182 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, ENVIRONMENTS, loadEnvironment } from '../config/load';
+import { OperatorInputError } from '../config/operator-inputs';
+import type { Environment } from '../config/schema';
+import { NomadClient, nomadConnection } from './nomad-client';
+import { NomadError } from './nomad-http';
+import { Redactor } from './secrets';
+
+/**
+ * The one entry every command in commands/ goes through: how arguments are refused, how Ctrl-C
+ * stops a command, what its exit codes mean, and how a failure prints (its cause on the last
+ * line, redacted, never only "failed").
+ */
+
+/** Exit codes every command shares; a command adds its own above 1 (plan: 2, 3) and says so in its usage. */
+export const EXIT = { ok: 0, error: 1, interrupted: 130 } as const;
+
+/** The arguments are wrong: the command prints why, then its usage, and exits 1 before anything slow. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure already worded for a person: printed as it is, as the command's last lines. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.error,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export interface CommandIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The project: cdktf.json, config/. */
+  readonly cwd: string;
+  /** Results. */
+  stdout(chunk: Buffer | string): void;
+  /** Progress and diagnostics. */
+  stderr(chunk: Buffer | string): void;
+  /** Aborted when the operator asks the command to stop (Ctrl-C, SIGTERM). */
+  readonly signal: AbortSignal;
+  /** Whether a person is at the terminal (stdin and stdout are TTYs): prompts and consoles need one. */
+  readonly interactive: boolean;
+}
+
+export interface Command {
+  /** How the command names itself in what it prints: `status: …`. */
+  readonly name: string;
+  /** The whole usage text: synopsis, what it does, exit codes. */
+  readonly usage: string;
+  run(args: readonly string[], io: CommandIo): Promise<number>;
+}
+
+/** Errors whose message is for a person as it stands; anything else is prefixed `<name> failed:`. */
+const WORDED = [UsageError, CommandError, ConfigError, NomadError, OperatorInputError];
+
+/**
+ * Runs a command and turns what it throws into its last lines and an exit code. Every message
+ * goes through a redactor that knows the secrets in the environment (NOMAD_TOKEN, passwords).
+ */
+export async function execute(command: Command, args: readonly string[], io: CommandIo): Promise<number> {
+  const redactor = Redactor.fromEnvironment(io.env);
+  try {
+    return await command.run(args, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr(`${command.name}: ${redactor.redact(e.message)}\n\n${command.usage}\n`);
+      return EXIT.error;
+    }
+    if (io.signal.aborted) {
+      io.stderr(`${command.name}: interrupted${e instanceof Error && !isAbort(e) ? `: ${redactor.redact(e.message)}` : ''}\n`);
+      return EXIT.interrupted;
+    }
+    const error = e instanceof Error ? e : new Error(String(e));
+    const worded = WORDED.some((type) => error instanceof type) || (error as { worded?: boolean }).worded === true;
+    io.stderr(`${redactor.redact(worded ? error.message : `${command.name} failed: ${error.message}`)}\n`);
+    return e instanceof CommandError ? e.exitCode : EXIT.error;
+  }
+}
+
+function isAbort(e: Error): boolean {
+  return e.name === 'AbortError' || /interrupted/.test(e.message);
+}
+
+/**
+ * The process around a command, when its module is the one node started: the process's streams
+ * and environment, and signals. The first Ctrl-C (or SIGTERM) aborts `io.signal`, so the command
+ * stops what it started and says what it left; a second one ends the process at once (130).
+ */
+export function runMain(command: Command, module: NodeModule): void {
+  if (require.main !== module) return;
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`\n${command.name}: ${signal} again: quitting now; what it started may still run\n`);
+      process.exit(EXIT.interrupted);
+    }
+    process.stderr.write(`\n${command.name}: ${signal}: stopping (press Ctrl-C again to quit at once)\n`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const io: CommandIo = {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (c) => process.stdout.write(c),
+    stderr: (c) => process.stderr.write(c),
+    signal: controller.signal,
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+  };
+  void execute(command, process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  });
+}
+
+/** One option of a command line, as node's `util.parseArgs` takes it. */
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly multiple?: boolean;
+}
+
+export interface ParsedCommandLine<O extends Record<string, OptionSpec>> {
+  readonly positionals: readonly string[];
+  readonly options: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+  /** What came after `--`, as it was typed (a command line to run); undefined when there was no `--`. */
+  readonly rest: readonly string[] | undefined;
+}
+
+/**
+ * Parses `<positionals> [--options] [-- rest…]` strictly: an unknown option, a missing value or a
+ * stray positional is a UsageError naming it.
+ */
+export function parseCommandLine<O extends Record<string, OptionSpec>>(
+  args: readonly string[],
+  options: O,
+  shape: { readonly positionals: readonly string[]; readonly rest?: string },
+): ParsedCommandLine<O> {
+  const split = args.indexOf('--');
+  const head = split < 0 ? [...args] : args.slice(0, split);
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: head, options: options as never, strict: true, allowPositionals: true }) as never;
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  if (parsed.positionals.length > shape.positionals.length) {
+    const hint = shape.rest ? `: put the ${shape.rest} after --` : '';
+    throw new UsageError(`unexpected argument '${parsed.positionals[shape.positionals.length]}'${hint}`);
+  }
+  if (parsed.positionals.length < shape.positionals.length) {
+    throw new UsageError(`name the ${shape.positionals[parsed.positionals.length]}`);
+  }
+  return { positionals: parsed.positionals, options: parsed.values as never, rest: split < 0 ? undefined : args.slice(split + 1) };
+}
+
+/** The environment a command line names, refused at once when there is no such environment. */
+export function environmentNamed(name: string): string {
+  if (!(name in ENVIRONMENTS)) throw new UsageError(`no environment '${name}' (known: ${Object.keys(ENVIRONMENTS).join(', ')})`);
+  return name;
+}
+
+/** The names of every environment, for usage texts. */
+export const ENVIRONMENT_NAMES = Object.keys(ENVIRONMENTS).join(', ');
+
+/**
+ * An environment's configuration and a client for its cluster, as the `nomad` CLI would connect.
+ * `build: false` (the default here) leaves the checkout alone: only a deploy hashes it.
+ */
+export function connect(name: string, io: Pick<CommandIo, 'env' | 'cwd'>, options: { timeoutMs?: number; build?: boolean } = {}): { environment: Environment; nomad: NomadClient } {
+  const environment = loadEnvironment(environmentNamed(name), { env: io.env, cwd: io.cwd }, { build: options.build ?? false });
+  return { environment, nomad: new NomadClient(nomadConnection(environment.nomad, io.env), options.timeoutMs) };
+}
