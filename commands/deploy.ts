@@ -37,7 +37,7 @@ async function main(args: readonly string[]): Promise<number> {
 
 function load(name: string): Environment | undefined {
   try {
-    return loadEnvironment(name, { env: process.env, cwd: process.cwd() });
+    return loadEnvironment(name, { env: process.env, cwd: process.cwd() }, { build: false });
   } catch {
     return undefined; // cdktf deploy says what is wrong with the config
   }

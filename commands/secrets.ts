@@ -5,8 +5,8 @@
  * whatever its value.
  */
 
-/** Names of fields, variables and keys that hold secrets: `auth[password]`, `NOMAD_TOKEN`, `DOCKER_REGISTRY_PASS`. */
-const SECRET_NAME = /(PASSWORD|PASSWD|PASS$|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
+/** Names of fields, variables and keys that hold secrets: `auth[password]`, `NOMAD_TOKEN`, `DOCKER_REGISTRY_PASS`, `PG_CONN_STR`. */
+const SECRET_NAME = /(PASSWORD|PASSWD|PASS$|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|CONN_STR)/i;
 
 export const MASK = '(sensitive value)';
 
