@@ -26,18 +26,22 @@ type Backend = Environment['state']['backend'];
 /** A Terraform backend block as it appears in synthesized JSON: `{ pg: { schema_name: … } }`. */
 type BackendBlock = Record<string, Record<string, unknown>>;
 
-/** What `terraform state pull` gives, in the parts compared here. */
+/**
+ * What `terraform state pull` gives, in the parts compared here. Terraform's move gives the
+ * target its own lineage and serial, so two states are the same when their resources are:
+ * every instance's address and ID.
+ */
 interface PulledState {
   readonly serial: number;
-  readonly lineage: string;
   readonly resources: number;
+  readonly instances: string;
 }
 
 /**
  * `npm run state -- <env> migrate --to <backend>`: Terraform's own `init -migrate-state`, in a
  * private directory that holds nothing but the two backend blocks, so no provider or plan is
  * involved. Both states are read first (the target must be empty, or already this state), and
- * the target after (the same lineage and serial as the source).
+ * the target after (the same resources as the source).
  */
 export const stateCommand: Command = {
   name: 'state',
@@ -84,17 +88,17 @@ export const stateCommand: Command = {
         return 0;
       }
       const target = pull(join(work, 'into'), into, steps, wait);
-      if (target && !(target.lineage === source.lineage && target.serial >= source.serial)) {
+      if (target && target.instances !== source.instances) {
         throw new CommandError(
-          `${intoName} already holds a state of '${name}' (lineage ${target.lineage}, serial ${target.serial}, ${target.resources} resources), not this one ` +
-            `(lineage ${source.lineage}, serial ${source.serial}): nothing moved. Another clone may have moved its state there first: compare them before replacing either.`,
+          `${intoName} already holds another state of '${name}' (serial ${target.serial}, ${target.resources} resources; ${fromName}: serial ${source.serial}, ${source.resources}): ` +
+            'nothing moved. Another clone may have moved its state there first: compare them (terraform state pull) before replacing either.',
         );
       }
       if (!target) {
         migrate(join(work, 'from'), into, steps, wait);
         const moved = pull(join(work, 'check'), into, steps, wait);
-        if (!moved || moved.lineage !== source.lineage || moved.serial !== source.serial) {
-          throw new CommandError(`after terraform init -migrate-state, ${intoName} holds ${moved ? `lineage ${moved.lineage} serial ${moved.serial}` : 'no state'}, not lineage ${source.lineage} serial ${source.serial}: check both before deploying`);
+        if (moved?.instances !== source.instances) {
+          throw new CommandError(`after terraform init -migrate-state, ${intoName} holds ${moved ? `${moved.resources} resources` : 'no state'} other than the ${source.resources} of ${fromName}: check both before deploying`);
         }
       }
       forgetBackend(stackDir);
@@ -139,9 +143,14 @@ function pull(dir: string, backend: BackendBlock, steps: Steps, wait: number): P
   run(`terraform init (${Object.keys(backend)[0]})`, 'terraform', ['init', '-input=false', '-no-color', lockTimeoutArg(wait)], { cwd: dir, env: steps.env }, steps);
   const text = run('terraform state pull', 'terraform', ['state', 'pull'], { cwd: dir, env: steps.env }, steps, { quiet: true }).trim();
   if (text === '') return undefined;
-  const state = JSON.parse(text) as { serial: number; lineage: string; resources?: unknown[] };
-  const resources = state.resources?.length ?? 0;
-  return resources === 0 ? undefined : { serial: state.serial, lineage: state.lineage, resources };
+  const state = JSON.parse(text) as { serial: number; resources?: { mode: string; type: string; name: string; module?: string; instances: { index_key?: unknown; attributes?: { id?: unknown } }[] }[] };
+  const resources = state.resources ?? [];
+  if (resources.length === 0) return undefined;
+  const instances = resources
+    .flatMap((r) => r.instances.map((i) => `${r.module ?? ''}${r.mode}.${r.type}.${r.name}[${JSON.stringify(i.index_key ?? null)}]=${String(i.attributes?.id)}`))
+    .sort()
+    .join('\n');
+  return { serial: state.serial, resources: resources.length, instances };
 }
 
 /** Terraform's own move: the directory's backend becomes `into`, its state copied there. */

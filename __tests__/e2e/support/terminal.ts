@@ -12,7 +12,7 @@ const pty = require('@cdktf/node-pty-prebuilt-multiarch') as {
 };
 
 /** Keys as a terminal sends them. */
-export const KEY = { enter: '\r', down: '\x1b[B' } as const;
+export const KEY = { enter: '\r', down: '\x1b[B', ctrlC: '\x03' } as const;
 
 /**
  * `npm run <script> -- <args>` at a terminal, as an operator runs it by hand: cdktf's approval
@@ -49,7 +49,25 @@ export class AtTerminal {
     for (const k of keys) this.term.write(k);
   }
 
+  /** Its exit code; killed (and failed) when it has not ended within `timeoutMs`. */
+  async exit(timeoutMs = 120_000): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.kill();
+        reject(new Error(`still running after ${timeoutMs / 1000}s:\n${this.output.slice(-4000)}`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Ctrl-C at the terminal (its whole process group), then the process itself. */
   kill(): void {
+    this.term.write(KEY.ctrlC);
     this.term.kill('SIGKILL');
   }
 }
