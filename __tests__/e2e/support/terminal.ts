@@ -67,7 +67,11 @@ export class AtTerminal {
 
   /** Ctrl-C at the terminal (its whole process group), then the process itself. */
   kill(): void {
-    this.term.write(KEY.ctrlC);
-    this.term.kill('SIGKILL');
+    try {
+      this.term.write(KEY.ctrlC);
+      this.term.kill('SIGKILL');
+    } catch {
+      // It has ended already.
+    }
   }
 }
