@@ -53,6 +53,13 @@ export const stateCommand: Command = {
     const to = options.to;
     if (to === undefined) throw new UsageError('say where to with --to pg, --to consul or --to local');
     if (!['local', 'pg', 'consul'].includes(to)) throw new UsageError(`--to ${to}: a backend is local, pg or consul`);
+    const flagged = options['lock-timeout'];
+    let flagWait: number | undefined;
+    try {
+      flagWait = flagged === undefined ? undefined : parseLockTimeout(flagged).toSeconds();
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const edge = { env: io.env, cwd: io.cwd };
     const environment = loadEnvironment(name, edge, { build: false });
     const shared = environment.state.backend;
@@ -62,7 +69,7 @@ export const stateCommand: Command = {
       );
     }
     if (to !== 'local' && to !== shared) throw new CommandError(`the config puts the state of '${name}' in ${shared}, not ${to}: migrate --to ${shared}, or --to local`);
-    const wait = options['lock-timeout'] !== undefined ? parseLockTimeout(options['lock-timeout']).toSeconds() : environment.state.lockTimeout.toSeconds();
+    const wait = flagWait ?? environment.state.lockTimeout.toSeconds();
 
     const redactor = Redactor.fromEnvironment(io.env);
     if (io.env.PG_CONN_STR) redactor.add(safely(() => libpqEnvironment(io.env.PG_CONN_STR!).PGPASSWORD));
