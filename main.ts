@@ -7,18 +7,34 @@ import { localStatePath } from './config/state';
 import { formatCapacity } from './constructs/nomad/capacity';
 import { DashboardStack } from './stacks/dashboard-stack';
 
-/** Builds every environment's stack. The one place the program reads the machine it runs on. */
+/**
+ * The variable the deploy path sets to the one stack it deploys (npm run deploy, npm run plan):
+ * only that stack is built, and what synth has to say of it is printed plainly. Without it (cdktf's
+ * own CLI, npm run synth) every stack is built and those notes become the stacks' warnings, which
+ * cdktf prints as warnings under each stack's name.
+ */
+export const STACK_VARIABLE = 'DASHBOARD_STACK';
+
+/** Builds every environment's stack (or the one DASHBOARD_STACK names). The one place the program reads the machine it runs on. */
 export function buildApp(edge: EdgeInputs, outdir?: string): App {
   const app = new App(outdir ? { outdir } : {});
+  const only = edge.env[STACK_VARIABLE];
+  if (only !== undefined && !(only in ENVIRONMENTS)) throw new ConfigError(only, [`${STACK_VARIABLE}: no such environment; known: ${Object.keys(ENVIRONMENTS).join(', ')}`]);
   // Every stack builds from the same checkout: hash it once.
   const digests = new Map<string, ContextDigest>();
-  for (const name of Object.keys(ENVIRONMENTS)) {
-    const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), digests });
-    const statePath = localStatePath(edge, name);
+  for (const name of only ? [only] : Object.keys(ENVIRONMENTS)) {
+    const notes: string[] = [];
+    const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), warn: (m) => notes.push(m), digests });
+    const statePath = localStatePath(name, edge);
     const stack = new DashboardStack(app, name, { environment, statePath, projectDir: edge.cwd });
     if (environment.state.backend === 'local') protectState(statePath);
     const plan = stack.job.capacityPlan();
-    if (plan) process.stderr.write(`${name}: capacity of job '${stack.job.jobId}' on its declared nodes\n${formatCapacity(plan)}\n`);
+    if (only) {
+      for (const note of notes) process.stderr.write(`warning: ${note}\n`);
+      if (plan) process.stderr.write(`capacity of job '${stack.job.jobId}' on ${name}'s declared nodes\n${formatCapacity(plan)}\n`);
+    } else {
+      for (const note of notes) Annotations.of(stack).addWarning(note);
+    }
   }
   return app;
 }

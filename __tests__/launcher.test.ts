@@ -7,12 +7,12 @@ import { filesBelow, runApp } from './support/run-app';
 import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT } from './support/synth';
 
 /** Runs cdktf.json's app command in a checkout, as cdktf synth does. */
-function synth(checkout: string): { status: number | null; stderr: string; outdir: string } {
+function synth(checkout: string, extra: Record<string, string> = {}): { status: number | null; stderr: string; outdir: string } {
   const app = (JSON.parse(readFileSync(join(checkout, 'cdktf.json'), 'utf8')) as { app: string }).app;
   const outdir = mkdtempSync(join(tmpdir(), 'launcher-out-'));
   const r = spawnSync('sh', ['-c', app], {
     cwd: checkout,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_CONFIG_DIR: FIXTURE_CONFIG, CDKTF_OUTDIR: outdir },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir(), DASHBOARD_SOURCE: FIXTURE_APP, DASHBOARD_CONFIG_DIR: FIXTURE_CONFIG, CDKTF_OUTDIR: outdir, ...extra },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -30,11 +30,23 @@ describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(checkout, 'node_modules'));
   afterAll(() => rmSync(checkout, { recursive: true, force: true }));
 
+  it('DASHBOARD_STACK (the deploy path) builds that stack only, and prints what synth has to say of it; an unknown one is refused', () => {
+    const production = synth(checkout, { DASHBOARD_STACK: 'production' });
+    expect(production.status).toBe(0);
+    expect(readdirSync(join(production.outdir, 'stacks'))).toEqual(['production']);
+    expect(production.stderr.split('\n')[0]).toBe("capacity of job 'rails' on production's declared nodes");
+    const local = synth(checkout, { DASHBOARD_STACK: 'local', DASHBOARD_CONFIG_DIR: join(tmpdir(), 'no-such-config') });
+    expect(local.stderr).toMatch(/^warning: local: a deploy needs config\/application\.yml/);
+    expect(local.stderr).not.toContain('capacity');
+    const unknown = synth(checkout, { DASHBOARD_STACK: 'qa' });
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('DASHBOARD_STACK: no such environment; known: production, staging, local');
+  });
+
   it('runs compiled JavaScript, and a changed source is compiled again before it runs: never stale', () => {
     const first = synth(checkout);
-    // Only the capacity table of production (the one environment that declares its nodes): no warning, no error.
-    expect(first.stderr.split('\n')[0]).toBe("production: capacity of job 'rails' on its declared nodes");
-    expect(first.stderr).not.toMatch(/warn|error|needs|staging|local/i);
+    // Nothing on stderr: what synth has to say of a stack is the stack's warnings (cdktf prints them under its name).
+    expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(jobIds(first.outdir)).toEqual(['rails']);
     const [compiled] = builds(checkout);

@@ -84,7 +84,7 @@ export async function execute(command: Command, args: readonly string[], io: Com
 }
 
 function isAbort(e: Error): boolean {
-  return e.name === 'AbortError' || /interrupted/.test(e.message);
+  return e.name === 'AbortError' || /interrupted|SIGINT|SIGTERM/.test(e.message);
 }
 
 /**
@@ -103,7 +103,8 @@ export function runMain(command: Command, module: NodeModule): void {
       process.exit(EXIT.interrupted);
     }
     process.stderr.write(`\n${command.name}: ${signal}: stopping (press Ctrl-C again to quit at once)\n`);
-    controller.abort(new Error(`interrupted by ${signal}`));
+    // The reason is the signal's name: a command passes a SIGTERM on to what it started, never a SIGINT the terminal already sent them.
+    controller.abort(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -1,98 +1,236 @@
-import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENVIRONMENTS, loadEnvironment } from '../config/load';
+import { createInterface } from 'node:readline';
+import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
-import { parseLockTimeout } from '../config/state';
+import { localStatePath, parseLockTimeout } from '../config/state';
+import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo, UsageError } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
-import { type Deployment, NomadClient, nomadConnection } from './nomad-client';
-import { formatWait, heldLockReport, lockWaitEnv, takeLockTimeoutFlag } from './state-lock';
+import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
+import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
+import { releaseJobId } from './release';
+import { Redactor } from './secrets';
+import { formatWait, heldLockReport, lockWaitEnv } from './state-lock';
+import { brokenStateMessage, inspectStateFile } from './state-file';
+import { StepError, synthesize, synthesizedStack, type Steps } from './terraform';
+import { appliedResources, streamed, terraformErrors } from './terraform-stream';
+import { summarize, type TerraformPlan } from './terraform-plan';
+
+const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt] [--lock-timeout=<duration>]   (${ENVIRONMENT_NAMES})
+
+Synthesizes the environment's stack, plans it (terraform plan to a file, shown), asks, then
+applies exactly that plan: the image build and push, the Nomad Variable, the release step, the
+job, and the wait for its deployment. Ends with what runs now.
+  --auto-approve  apply without asking (needed where no one is at a terminal)
+  --adopt         take over a job that runs in Nomad but is not in this checkout's state
+                  (imports it, then plans as usual)
+  --lock-timeout  how long to wait for another run's state lock (default: the
+                  environment's state.lockTimeout, 5m); past it, names the holder
+Exit status: 0 applied or nothing to do, 1 error, 3 changes not approved, 130 interrupted.`;
+
+/** A plan Terraform refused to apply because the state moved on since (another run applied). */
+const STALE: unique symbol = Symbol('stale plan');
+/** Plans a deploy makes before it gives up on a state that keeps moving. */
+const MAX_PLANS = 3;
+
+/** Exit status of a plan nobody approved (as `cdktf deploy` declining). */
+const NOT_APPROVED = 3;
 
 /**
- * `npm run deploy -- <env> [--lock-timeout=<duration>] [cdktf deploy options]`: `cdktf deploy`,
- * as it is (its prompt, its output, its exit status), waiting for another deploy's state lock up
- * to the environment's `state.lockTimeout` (or the flag's). When it fails: who holds the state
- * lock, if that was why; else the groups of the Nomad deployment it started that did not become
- * healthy (the provider's error names the deployment and Nomad's reason only).
+ * `npm run deploy -- <env>`: the one deploy path. The same configuration `cdktf deploy` applies
+ * (cdktf.json's app writes it), without cdktf's CLI: synth, `terraform plan -out`, a
+ * confirmation, `terraform apply` of that file. Before it plans, it refuses a broken state file;
+ * before it applies, a plan that would take over a job this state does not hold. An interrupted
+ * deploy says what it left.
  */
-async function main(args: readonly string[]): Promise<number> {
-  const { lockTimeout, rest } = takeLockTimeoutFlag(args);
-  const name = rest[0];
-  const environment = name && name in ENVIRONMENTS ? load(name) : undefined;
-  const job = environment ? await jobOf(environment) : undefined;
-  const before = job ? await deployments(job) : [];
-  const wait = lockTimeout !== undefined ? parseLockTimeout(lockTimeout).toSeconds() : environment?.state.lockTimeout.toSeconds();
-  const env = wait !== undefined && name ? lockWaitEnv(process.env, wait, { command: 'deploy', environment: name }) : process.env;
-  if (wait !== undefined) process.stderr.write(`deploy: another run holding the state lock of '${name}' is waited for up to ${formatWait(wait)}\n`);
-  const cdktf = await teed(join(process.cwd(), 'node_modules/.bin/cdktf'), ['deploy', ...rest], env);
-  if (cdktf.status === 0 || !environment) return cdktf.status;
-  const held = wait !== undefined ? heldLockReport(cdktf.output, environment, wait, env) : undefined;
-  if (held) {
-    process.stderr.write(`\n${held.map((l) => `deploy: ${l}\n`).join('')}`);
-    return cdktf.status;
-  }
-  const said = job ? describeFailedDeployments(before, await deployments(job)) : undefined;
-  if (said) process.stderr.write(`\ndeploy: ${said.replace(/\n/g, '\ndeploy: ')}\n`);
-  return cdktf.status;
-}
+export const deployCommand: Command = {
+  name: 'deploy',
+  usage: USAGE,
+  async run(args, io) {
+    const { positionals, options } = parseCommandLine(
+      args,
+      { 'auto-approve': { type: 'boolean' }, adopt: { type: 'boolean' }, 'lock-timeout': { type: 'string' } },
+      { positionals: ['environment'] },
+    );
+    const name = environmentNamed(positionals[0]!);
+    const flagWait = lockTimeoutFlag(options['lock-timeout']);
+    const redactor = Redactor.fromEnvironment(io.env);
+    const say = (m: string) => io.stderr(`deploy: ${redactor.redact(m)}\n`);
+    const steps: Steps = { env: io.env as NodeJS.ProcessEnv, redactor, progress: say };
+    const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { log: say });
+    const statePath = localStatePath(name, { env: io.env, cwd: io.cwd });
+    const state = environment.state.backend === 'local' ? inspectStateFile(statePath) : undefined;
+    if (state?.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
+    // Another run's state lock is waited for, up to this; then its holder is named (README, "Shared state").
+    const wait = flagWait ?? environment.state.lockTimeout.toSeconds();
+    const terraformEnv = { ...lockWaitEnv(io.env as NodeJS.ProcessEnv, wait, { command: 'deploy', environment: name }), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+    say(`another run's state lock is waited for up to ${formatWait(wait)}`);
 
-function load(name: string): Environment | undefined {
+    const nomad = new NomadClient(nomadConnection(environment.nomad, io.env), 10_000);
+    const facts: DeployFacts = { environment, started: Date.now(), before: await liveJob(nomad, environment.job.id), applied: [] };
+    const beforeDeployments = facts.before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
+
+    const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
+    const terraform = (label: string, tfArgs: string[], echo = true) =>
+      streamed('terraform', tfArgs, {
+        cwd: stackDir,
+        env: terraformEnv,
+        redactor,
+        signal: io.signal,
+        ...(echo ? { echo: (line: string) => io.stdout(`${line}\n`) } : {}),
+      }).then((run) => {
+        if (io.signal.aborted) return run;
+        if (run.status !== 0 && !(label === 'terraform plan' && run.status === 2)) {
+          const held = heldLockReport(run.output, environment, wait, terraformEnv);
+          if (held) throw new CommandError(held.map((l) => `deploy: ${redactor.redact(l)}`).join('\n'));
+          throw new CommandError(`deploy: ${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}:\n${indent(terraformErrors(run.output).join('\n\n') || lastLines(run.output))}`);
+        }
+        return run;
+      });
+
+    const dir = mkdtempSync(join(tmpdir(), 'dashboard-deploy-'));
+    try {
+      // The plan file holds the sensitive values in clear: a private directory, removed at the end.
+      const planFile = join(dir, 'plan.tfplan');
+      await initialized(stackDir, environment, terraform, say);
+      if (options.adopt) await adopt(environment, facts.before, terraform, say);
+      say('terraform plan…');
+      // Planned again when another run applied between this plan and its apply: Terraform refuses
+      // the stale plan (nothing applied), and the new plan is made on what that run left.
+      for (let attempt = 1; ; attempt += 1) {
+        const plan = await terraform('terraform plan', ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`]);
+        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+        if (plan.status === 0) {
+          say('no changes: nothing to apply');
+          io.stderr(await deploySummary(nomad, { ...facts, after: facts.before }, { changed: false }));
+          return EXIT.ok;
+        }
+        const show = await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
+        const planned = summarize(JSON.parse(show.output) as TerraformPlan);
+        if (planned.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
+
+        if (!options['auto-approve']) {
+          if (!io.interactive) throw new CommandError(`deploy: the plan above has changes and no one can approve them here (stdin is not a terminal): run again with --auto-approve`, NOT_APPROVED);
+          if (!(await confirmed(`Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
+            say('not applied');
+            return NOT_APPROVED;
+          }
+        }
+        say('terraform apply…');
+        const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
+          // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
+          const said = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
+          if (e instanceof CommandError && /Saved plan is stale/.test(e.message) && attempt < MAX_PLANS) return STALE;
+          if (e instanceof CommandError && said) throw new CommandError(`${e.message}\n${said.replace(/^/gm, 'deploy: ')}`, e.exitCode);
+          throw e;
+        });
+        if (typeof apply === 'symbol') {
+          say('the state changed after this plan (another run applied first): nothing was applied; terraform plan again…');
+          continue;
+        }
+        facts.applied = appliedResources(apply.output);
+        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+        io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
+        return EXIT.ok;
+      }
+    } catch (e) {
+      if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+      if (e instanceof StepError) throw new CommandError(e.message);
+      throw e;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+/** `--lock-timeout`, in seconds; undefined when not given. */
+function lockTimeoutFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   try {
-    return loadEnvironment(name, { env: process.env, cwd: process.cwd() }, { build: false });
-  } catch {
-    return undefined; // cdktf deploy says what is wrong with the config
+    return parseLockTimeout(text).toSeconds();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
 }
 
-/** The output kept to read Terraform's lock error from: its last part is enough. */
-const KEPT_OUTPUT = 256 * 1024;
+type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ status: number | undefined; output: string }>;
 
-/** Runs a command with its output passed through as it comes, and kept (the tail) for reading after. */
-function teed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; output: string }> {
+/**
+ * `terraform init` once per stack directory, and again when its record of the backend is gone
+ * (`npm run state` removes it after a move). A directory set up for another backend than config
+ * names is refused: its state is moved by `npm run state`, never by a deploy.
+ */
+async function initialized(stackDir: string, environment: Environment, terraform: Terraform, say: (m: string) => void): Promise<void> {
+  const record = join(stackDir, '.terraform', 'terraform.tfstate');
+  if (existsSync(record) && existsSync(join(stackDir, '.terraform.lock.hcl'))) {
+    const last = (JSON.parse(readFileSync(record, 'utf8')) as { backend?: { type?: string } }).backend?.type;
+    const wanted = environment.state.backend;
+    if (last === undefined || last === wanted) return;
+    throw new CommandError(
+      `deploy: this checkout's Terraform was set up for the ${last} backend, and the config of '${environment.name}' now names ${wanted}: ` +
+        `npm run state -- ${environment.name} migrate --to ${wanted} moves its state there (with none to move, it only switches)`,
+    );
+  }
+  say('terraform init…');
+  await terraform('terraform init', ['init', '-input=false', '-no-color'], false);
+}
+
+/** `--adopt`: the running job and its variable go into this state, so the plan updates them instead of creating them. */
+async function adopt(environment: Environment, live: StoredJob | undefined, terraform: Terraform, say: (m: string) => void): Promise<void> {
+  if (!live) {
+    say(`--adopt: job '${environment.job.id}' is not running: nothing to adopt`);
+    return;
+  }
+  // The provider (2.5.2) imports a job, not a variable (its read of an imported variable has no path): the apply writes the variable.
+  say(`--adopt: importing job '${live.ID}' (version ${live.Version}) into this state; the apply writes its variable`);
+  await terraform('terraform import', ['import', '-input=false', '-no-color', 'nomad_job.rails', `${live.ID}@${environment.nomad.namespace ?? 'default'}`]);
+}
+
+function takeoverMessage(environment: Environment, live: StoredJob, statePath: string, address: string): string {
+  const submitted = new Date(live.SubmitTime / 1e6).toISOString();
+  return [
+    `deploy: job '${live.ID}' runs at ${address} (version ${live.Version}, submitted ${submitted}), but this checkout's state has no job: the plan would register it as new, over what runs, with no diff.`,
+    `The state is ${statePath} (or this environment's state backend).`,
+    `If another checkout deploys this environment, use its state (README, "Shared state"). To take the running job over on purpose:`,
+    `  npm run deploy -- ${environment.name} --adopt`,
+    `(imports the job, then plans as usual: the plan shows what differs from what runs).`,
+  ].join('\n');
+}
+
+/** The job as Nomad has it now; undefined when there is none (or it was stopped). */
+async function liveJob(nomad: NomadClient, id: string): Promise<StoredJob | undefined> {
+  const job = await nomad.job(id);
+  return job && !job.Stop ? job : undefined;
+}
+
+async function interrupted(io: CommandIo, nomad: NomadClient, facts: DeployFacts, say: (m: string) => void): Promise<number> {
+  say('interrupted; what it left:');
+  io.stderr(await interruptedReport(nomad, facts, { releaseJob: releaseJobId(facts.environment.job.id), statePath: localStatePath(facts.environment.name, io) }));
+  return EXIT.interrupted;
+}
+
+function confirmed(question: string, io: CommandIo): Promise<boolean> {
   return new Promise((resolve) => {
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-KEPT_OUTPUT);
-    };
-    const child = spawn(command, args, { env, stdio: ['inherit', 'pipe', 'pipe'] });
-    child.stdout.on('data', (c: Buffer) => (process.stdout.write(c), keep(c)));
-    child.stderr.on('data', (c: Buffer) => (process.stderr.write(c), keep(c)));
-    // Ctrl-C reaches cdktf too, which stops Terraform: this process waits for it to say so.
-    const ignore = () => {};
-    process.on('SIGINT', ignore);
-    child.on('error', (e) => {
-      process.stderr.write(`deploy: could not run ${command}: ${e.message}\n`);
-      resolve({ status: 1, output });
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    io.signal.addEventListener('abort', () => rl.close(), { once: true });
+    rl.question(question, (answer) => {
+      rl.close();
+      resolve(answer.trim() === 'yes');
     });
-    child.on('close', (code, signal) => {
-      process.off('SIGINT', ignore);
-      resolve({ status: code ?? (signal ? 130 : 1), output });
-    });
+    rl.on('close', () => resolve(false));
   });
 }
 
-async function jobOf(environment: Environment): Promise<{ client: NomadClient; id: string } | undefined> {
-  try {
-    return { client: new NomadClient(nomadConnection(environment.nomad, process.env), 10_000), id: environment.job.id };
-  } catch {
-    return undefined; // cdktf deploy says what is wrong with the config
-  }
+function lastLines(output: string): string {
+  return output.split('\n').slice(-15).join('\n');
 }
 
-/** The job's deployments; none when Nomad cannot be asked (cdktf deploy says why). */
-async function deployments(job: { client: NomadClient; id: string }): Promise<Deployment[]> {
-  try {
-    return await job.client.deployments(job.id);
-  } catch {
-    return [];
-  }
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`deploy failed: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(deployCommand, module);

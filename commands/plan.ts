@@ -29,7 +29,7 @@ export const planCommand: Command = {
     try {
       // Validated before the slow steps: a bad config fails in a second.
       const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd });
-      const stackDir = synthesizedStack(synthesize(io.cwd, steps), name, steps);
+      const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
       const tf = terraformPlan(stackDir, steps);
       collectSensitive(tf, redactor);
       const summary = summarize(tf);

@@ -4,7 +4,7 @@ import { decodeRelease } from '../config/release-contract';
 import { type Command, CommandError, EXIT, runMain } from './cli';
 import { type AllocationStub, NomadClient, nomadConnection } from './nomad-client';
 import { oneOffJob } from './one-off-job';
-import { followToEnd, runToCompletion, type RunIo, type RunResult } from './run-to-completion';
+import { exitCodeOf, followToEnd, runToCompletion, type RunIo, type RunResult } from './run-to-completion';
 import { standInRequested } from './stand-in';
 
 /**
@@ -50,6 +50,12 @@ release job is left running on purpose; the next deploy waits for it).`,
     const output: RunIo = { stdout: io.stdout, stderr: io.stderr, progress: say };
     const timeoutMs = settings.timeoutSeconds * 1000;
 
+    const done = await completedRelease(client, id, image);
+    if (done) {
+      say(`the release of this image already ran to its end (job '${id}', allocation ${done.ID.slice(0, 8)}, left by an interrupted deploy): it is not run again`);
+      await client.deleteVariable(variable.to);
+      return EXIT.ok;
+    }
     const previous = await runningRelease(client, id);
     if (previous) {
       const same = imageOf({ Job: previous.job }) === image;
@@ -113,6 +119,16 @@ export async function runningRelease(client: NomadClient, id: string): Promise<{
   if (!job || job.Stop) return undefined;
   const alloc = (await client.allocations(id)).find((a) => a.ClientStatus === 'pending' || a.ClientStatus === 'running');
   return alloc ? { job, alloc } : undefined;
+}
+
+/** The release job's last allocation when it ran this image and exited 0: that image's release is done. */
+async function completedRelease(client: NomadClient, id: string, image: string): Promise<AllocationStub | undefined> {
+  const job = await client.job(id);
+  if (!job || imageOf({ Job: job }) !== image) return undefined;
+  const last = (await client.allocations(id)).pop();
+  const task = job.TaskGroups[0]?.Tasks[0]?.Name;
+  const state = task ? last?.TaskStates?.[task] : undefined;
+  return last?.ClientStatus === 'complete' && state && (exitCodeOf(state) ?? 0) === 0 ? last : undefined;
 }
 
 /** The image a one-off job runs (the stand-in keeps it in its task's meta). */

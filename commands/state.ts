@@ -78,8 +78,8 @@ export const stateCommand: Command = {
       redactor,
       progress: (m) => io.stderr(`state: ${redactor.redact(m)}\n`),
     };
-    const file = localStatePath(edge, name);
-    const stackDir = synthesizedStack(synthesize(io.cwd, steps), name, steps);
+    const file = localStatePath(name, edge);
+    const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
     const sharedBlock = (JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { terraform?: { backend?: BackendBlock } }).terraform?.backend;
     if (!sharedBlock?.[shared]) throw new CommandError(`synth wrote no ${shared} backend for '${name}' (${stackDir}/cdk.tf.json)`);
     const fileBlock: BackendBlock = { local: { path: file } };

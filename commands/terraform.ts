@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redactor } from './secrets';
 import type { TerraformPlan } from './terraform-plan';
+import { terraformErrors } from './terraform-stream';
 
 /** Where progress goes (stderr) and how failures are told: through the redactor, always. */
 export interface Steps {
@@ -21,13 +22,14 @@ export class StepError extends Error {
 }
 
 /**
- * Synthesizes every stack as `cdktf synth` does: the app command from cdktf.json, run in the
- * project with CDKTF_OUTDIR, writing `<project>/cdktf.out/stacks/<stack>/cdk.tf.json`.
+ * Synthesizes one stack as `cdktf synth` does: the app command from cdktf.json, run in the
+ * project with CDKTF_OUTDIR, writing `<project>/cdktf.out/stacks/<stack>/cdk.tf.json`; told the
+ * stack (DASHBOARD_STACK, main.ts), the app builds that one only and prints what it says of it.
  */
-export function synthesize(projectDir: string, steps: Steps): string {
+export function synthesize(projectDir: string, stack: string, steps: Steps): string {
   const outdir = join(projectDir, 'cdktf.out');
   const { app } = JSON.parse(readFileSync(join(projectDir, 'cdktf.json'), 'utf8')) as { app: string };
-  run('synth', app, [], { cwd: projectDir, shell: true, env: { ...steps.env, CDKTF_OUTDIR: outdir } }, steps);
+  run('synth', app, [], { cwd: projectDir, shell: true, env: { ...steps.env, CDKTF_OUTDIR: outdir, DASHBOARD_STACK: stack } }, steps, { echoStderr: true });
   return outdir;
 }
 
@@ -76,16 +78,19 @@ interface SpawnOptions {
 }
 
 /** Runs a step, timing it on stderr; returns its stdout. Its output is shown only when it fails, redacted. */
-export function run(label: string, command: string, args: string[], options: SpawnOptions, steps: Steps, { quiet = false } = {}): string {
+export function run(label: string, command: string, args: string[], options: SpawnOptions, steps: Steps, { quiet = false, echoStderr = false } = {}): string {
   const started = Date.now();
   if (!quiet) steps.progress(`${label}…`);
   const r = spawnSync(command, args, { ...options, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (r.error) throw new StepError(`${label}: could not run ${command}: ${r.error.message}`);
   if (r.status !== 0) {
-    const output = steps.redactor.redact(`${r.stderr ?? ''}${quiet ? '' : r.stdout ?? ''}`.trim());
-    throw new StepError(`${label} failed (exit ${r.status}, ${seconds}s):\n${indent(output.split('\n').slice(-60).join('\n'))}`);
+    const output = steps.redactor.redact(`${quiet ? '' : r.stdout ?? ''}${r.stderr ?? ''}`.trim());
+    // Terraform's error blocks are the cause; without one, the output's last lines.
+    const cause = terraformErrors(output).join('\n\n') || output.split('\n').slice(-60).join('\n');
+    throw new StepError(`${label} failed (exit ${r.status}, ${seconds}s):\n${indent(cause)}`);
   }
+  if (echoStderr) for (const line of (r.stderr ?? '').split('\n').filter(Boolean)) steps.progress(steps.redactor.redact(line));
   if (!quiet) steps.progress(`${label}: done in ${seconds}s`);
   return r.stdout;
 }

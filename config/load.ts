@@ -58,6 +58,8 @@ export function parseEnvironment(input: unknown, label = describe(input)): Envir
 export interface LoadOptions {
   /** Told of slow steps (hashing a large build context). @default - silent */
   readonly log?: (message: string) => void;
+  /** Told of what a deploy would lack (missing runtime configuration). @default - `log` */
+  readonly warn?: (message: string) => void;
   /**
    * Build-context digests this synth has computed, by context and Dockerfile: environments
    * that build from one checkout hash it once. Pass one map to every loadEnvironment of a synth.
@@ -123,7 +125,7 @@ function checkRuntimeConfig(name: string, environment: Environment, options: Loa
   if (!config) return;
   const missing = missingRuntimeConfig(config);
   if (missing.length > 0) {
-    options.log?.(`${name}: a deploy needs ${missing.join(', ')} in ${config.source} (DASHBOARD_CONFIG_DIR): synth goes on without them`);
+    (options.warn ?? options.log)?.(`${name}: a deploy needs ${missing.join(', ')} in ${config.source} (DASHBOARD_CONFIG_DIR): synth goes on without them`);
   }
 }
 

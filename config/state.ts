@@ -5,16 +5,14 @@ import { OperatorInputError } from './operator-inputs';
 import type { EnvironmentInput } from './schema';
 
 /**
- * Where an environment keeps its state when its backend is `local`: beside the project, or in
- * DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites. Absolute.
+ * Where an environment's local Terraform state lives (its `state.backend` is `local`): beside the
+ * project, or in DASHBOARD_STATE_DIR; never under cdktf.out, which synth rewrites. Absolute:
+ * Terraform runs in the stack's directory. The stack (main.ts) and the commands that check or
+ * move the state all ask here.
  */
-export function localStatePath({ env, cwd }: EdgeInputs, environment: string): string {
-  return resolve(cwd, env.DASHBOARD_STATE_DIR ?? '.', `terraform.${environment}.tfstate`);
+export function localStatePath(environment: string, edge: EdgeInputs): string {
+  return resolve(edge.cwd, edge.env.DASHBOARD_STATE_DIR ?? '.', `terraform.${environment}.tfstate`);
 }
-
-/** The backends an environment may name (config `state.backend`). */
-export const STATE_BACKENDS = ['local', 'pg', 'consul'] as const;
-export type StateBackendName = (typeof STATE_BACKENDS)[number];
 
 /**
  * The local environment's state: a file by default; DASHBOARD_STATE_BACKEND=pg puts it in

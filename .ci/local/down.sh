@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Stops what .ci/local/up.sh started (by recorded pid). With --purge, also
 # deletes the state dir (${LOCAL_STATE_DIR:-<repo>/.local}): registry data,
-# podman images, Nomad data, the generated registry password.
+# podman images, Nomad data, the generated registry password; and the local
+# stack's Terraform state (terraform.local.tfstate and its backup, in
+# ${DASHBOARD_STATE_DIR:-<repo>}), which holds the local secrets and describes a
+# job the stopped dev agent no longer has. With LOCAL_STATE_DIR set (another
+# local environment, as the tests start) that state is not this environment's:
+# it is kept unless DASHBOARD_STATE_DIR names it too.
 set -euo pipefail
 
 # shellcheck source=common.sh
@@ -52,4 +57,13 @@ if [[ $PURGE -eq 1 && -d $STATE ]]; then
   fi
   rm -rf "$STATE"
   echo "purged $STATE"
+fi
+if [[ $PURGE -eq 1 && ( -z ${LOCAL_STATE_DIR:-} || -n ${DASHBOARD_STATE_DIR:-} ) ]]; then
+  tfstate_dir="${DASHBOARD_STATE_DIR:-$REPO_ROOT}"
+  [[ $tfstate_dir == /* ]] || tfstate_dir="$REPO_ROOT/$tfstate_dir"
+  for f in "$tfstate_dir"/terraform.local.tfstate "$tfstate_dir"/terraform.local.tfstate.backup "$tfstate_dir"/terraform.local.tfstate.*.backup "$tfstate_dir"/.terraform.local.tfstate.lock.info; do
+    [[ -e $f ]] || continue
+    rm -f "$f"
+    echo "purged $f"
+  done
 fi

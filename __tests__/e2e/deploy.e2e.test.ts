@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -91,21 +90,23 @@ describe('cdktf against the local environment', () => {
     expect(await local.registry.tags('wikiedu-web')).toHaveLength(2);
   });
 
-  it('commands/apply.sh, the fastest path, applies a change once and then finds nothing to do', async () => {
+  it('npm run deploy, the one deploy path, asks before it applies, applies a change once, then finds nothing to do', async () => {
     const first = await deployed();
     project.setWorkerMemory('sidekiq-short', 600);
-    const apply = (...args: string[]) => spawnSync(join(project.dir, 'commands/apply.sh'), args, { cwd: project.dir, env: project.env, encoding: 'utf8', timeout: 300_000 });
-    const unapproved = apply('local');
-    expect(unapproved.status).toBe(3);
+    // No terminal to confirm at: nothing is applied, and it says how to approve.
+    const unapproved = project.npmDeploy('local');
+    expect(unapproved.status, unapproved.output).toBe(3);
+    expect(unapproved.output).toContain('run again with --auto-approve');
     expect((await local.nomad.job('rails'))!.Version).toBe(first.Version);
-    const applied = apply('local', '--auto-approve');
-    expect(applied.status, `${applied.stdout}${applied.stderr}`).toBe(0);
-    expect(applied.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
+    const applied = project.npmDeploy('local', '--auto-approve');
+    expect(applied.status, applied.output).toBe(0);
+    expect(applied.output).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
+    expect(applied.output).toMatch(new RegExp(`deploy: job 'rails' version ${first.Version + 1} \\(was ${first.Version}\\) runs 127\\.0\\.0\\.1:\\d+/wikiedu-web@sha256:[0-9a-f]{64}`));
     expect((await local.nomad.job('rails'))!.Version).toBe(first.Version + 1);
     expect(await changedGroups()).toEqual(['sidekiq-short']);
-    const again = apply('local', '--auto-approve');
-    expect(again.status).toBe(0);
-    expect(again.stdout).toMatch(/No changes/);
+    const again = project.npmDeploy('local', '--auto-approve');
+    expect(again.status, again.output).toBe(0);
+    expect(again.output).toMatch(/deploy: no changes: nothing to apply/);
     expect((await local.nomad.job('rails'))!.Version).toBe(first.Version + 1);
     expect(local.builds()).toBe(1);
   });

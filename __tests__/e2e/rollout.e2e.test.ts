@@ -85,7 +85,7 @@ describe('safe rollouts', () => {
       // Version 1: one worker's memory, and the deploy now waits for the deployment.
       project.edit('config/local.ts', "w.name === 'sidekiq-long' ? 512 : 512", "w.name === 'sidekiq-long' ? 640 : 512");
       project.edit('config/local.ts', 'deployTimeout: undefined', `deployTimeout: '${DEPLOY_TIMEOUT_SECONDS}s'`);
-      const run = project.npmDeploy('local', '--auto-approve', '--skip-provider-lock');
+      const run = project.npmDeploy('local', '--auto-approve');
 
       expect(run.status, run.output).not.toBe(0);
       expect(run.seconds).toBeLessThan(DEPLOY_TIMEOUT_SECONDS + 60); // synth and init come on top of the wait
