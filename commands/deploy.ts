@@ -11,7 +11,7 @@ import { deploySummary, interruptedReport, type DeployFacts } from './deploy-rep
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
-import { formatWait, heldLockReport, lockWaitEnv } from './state-lock';
+import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret } from './state-lock';
 import { brokenStateMessage, inspectStateFile } from './state-file';
 import { StepError, synthesize, synthesizedStack, type Steps } from './terraform';
 import { appliedResources, streamed, terraformErrors } from './terraform-stream';
@@ -59,6 +59,8 @@ export const deployCommand: Command = {
     const say = (m: string) => io.stderr(`deploy: ${redactor.redact(m)}\n`);
     const steps: Steps = { env: io.env as NodeJS.ProcessEnv, redactor, progress: say };
     const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { log: say });
+    const noSecret = missingBackendSecret(environment, io.env);
+    if (noSecret) throw new CommandError(`deploy: ${noSecret}`);
     const statePath = localStatePath(name, { env: io.env, cwd: io.cwd });
     const state = environment.state.backend === 'local' ? inspectStateFile(statePath) : undefined;
     if (state?.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));

@@ -302,3 +302,13 @@ export function heldLockReport(
   }
   return describeHeldLock(environment.name, state, waitedSeconds, lock, holders);
 }
+
+/**
+ * The operator variable a shared backend cannot work without, when it is unset: said before
+ * anything slow, instead of Terraform's error at init. (Consul's token is optional: a Consul
+ * without ACLs takes none.)
+ */
+export function missingBackendSecret(environment: Pick<Environment, 'name' | 'state'>, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (environment.state.backend !== 'pg' || env.PG_CONN_STR) return undefined;
+  return `the state of '${environment.name}' is in PostgreSQL (state.backend pg): set PG_CONN_STR to its connection string, postgres://user:password@host/database (README, "Shared state")`;
+}

@@ -6,7 +6,7 @@ import type { Environment } from '../config/schema';
 import { localStatePath, parseLockTimeout } from '../config/state';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain, UsageError } from './cli';
 import { Redactor } from './secrets';
-import { heldLockReport, libpqEnvironment, lockTimeoutArg, lockWaitEnv } from './state-lock';
+import { heldLockReport, libpqEnvironment, lockTimeoutArg, lockWaitEnv, missingBackendSecret } from './state-lock';
 import { run, StepError, synthesize, synthesizedStack, type Steps } from './terraform';
 
 const USAGE = `usage: npm run state -- <environment> migrate --to <backend> [--lock-timeout=<duration>]   (${ENVIRONMENT_NAMES})
@@ -71,6 +71,8 @@ export const stateCommand: Command = {
     if (to !== 'local' && to !== shared) throw new CommandError(`the config puts the state of '${name}' in ${shared}, not ${to}: migrate --to ${shared}, or --to local`);
     const wait = flagWait ?? environment.state.lockTimeout.toSeconds();
 
+    const noSecret = missingBackendSecret(environment, io.env);
+    if (noSecret) throw new CommandError(noSecret);
     const redactor = Redactor.fromEnvironment(io.env);
     if (io.env.PG_CONN_STR) redactor.add(safely(() => libpqEnvironment(io.env.PG_CONN_STR!).PGPASSWORD));
     const steps: Steps = {

@@ -34,10 +34,30 @@ describe('npm run state', () => {
     expect(r.stderr.trim().split('\n').at(-1)).toBe("the config puts the state of 'local' in pg, not consul: migrate --to pg, or --to local");
   });
 
+  it('without PG_CONN_STR, says what to set before anything slow', async () => {
+    const r = await run(['local', 'migrate', '--to', 'pg'], { DASHBOARD_STATE_BACKEND: 'pg' });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      "the state of 'local' is in PostgreSQL (state.backend pg): set PG_CONN_STR to its connection string, postgres://user:password@host/database (README, \"Shared state\")",
+    );
+  });
+
   it('refuses a --lock-timeout that is not a duration, with its usage', async () => {
     const r = await run(['local', 'migrate', '--to', 'pg', '--lock-timeout=soon'], { DASHBOARD_STATE_BACKEND: 'pg' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("state: --lock-timeout: 'soon' must be a duration");
     expect(r.stderr).toContain('usage: npm run state');
+  });
+});
+
+describe('npm run deploy on a pg backend', () => {
+  it('without PG_CONN_STR, stops before it plans, saying what to set', async () => {
+    const { deployCommand } = await import('../../commands/deploy');
+    const r = await runCommand(deployCommand, ['local', '--auto-approve'], { env: { ...fixtureEdge().env, PATH: '/nonexistent', DASHBOARD_STATE_BACKEND: 'pg' }, cwd: REPO_ROOT });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      "deploy: the state of 'local' is in PostgreSQL (state.backend pg): set PG_CONN_STR to its connection string, postgres://user:password@host/database (README, \"Shared state\")",
+    );
+    expect(r.stderr).not.toContain('synth');
   });
 });
