@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deployCommand } from '../../commands/deploy';
 import { stateCommand } from '../../commands/state';
 import { runCommand } from '../support/command';
 import { fixtureEdge, REPO_ROOT } from '../support/synth';
@@ -52,7 +53,6 @@ describe('npm run state', () => {
 
 describe('npm run deploy on a pg backend', () => {
   it('without PG_CONN_STR, stops before it plans, saying what to set', async () => {
-    const { deployCommand } = await import('../../commands/deploy');
     const r = await runCommand(deployCommand, ['local', '--auto-approve'], { env: { ...fixtureEdge().env, PATH: '/nonexistent', DASHBOARD_STATE_BACKEND: 'pg' }, cwd: REPO_ROOT });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
