@@ -22,9 +22,9 @@ function synth(checkout: string, extra: Record<string, string> = {}): { status: 
 const jobIds = (outdir: string) => Object.keys(JSON.parse(readFileSync(join(outdir, 'stacks/production/cdk.tf.json'), 'utf8')).resource.nomad_job);
 const builds = (checkout: string) => readdirSync(join(checkout, '.build')).filter((f) => /^app-[0-9a-f]+\.js$/.test(f));
 
-describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
+describe('cdktf.json\'s app (.ci/launch.cjs)', () => {
   const checkout = mkdtempSync(join(tmpdir(), 'launcher-checkout-'));
-  for (const entry of ['.ci', 'main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks']) {
+  for (const entry of ['.ci', 'main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks', 'commands']) {
     cpSync(join(REPO_ROOT, entry), join(checkout, entry), { recursive: true });
   }
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(checkout, 'node_modules'));
@@ -41,6 +41,17 @@ describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
     const unknown = synth(checkout, { DASHBOARD_STACK: 'qa' });
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('DASHBOARD_STACK: no such environment; known: production, staging, local');
+  });
+
+  it("runs a command of commands/ from the same compiled program, with the command's exit code and its own code cache", () => {
+    const run = (...args: string[]) => spawnSync('node', ['.ci/launch.cjs', ...args], { cwd: checkout, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir() }, encoding: 'utf8', timeout: 60_000 });
+    const usage = run('plan');
+    expect(usage.status).toBe(1);
+    expect(usage.stderr).toMatch(/^plan: name the environment\n\nusage: npm run plan -- <environment>/);
+    expect(readdirSync(join(checkout, '.build')).filter((f) => f.endsWith('.plan.v8'))).toHaveLength(1);
+    const unknown = run('no-such-command');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toBe(".ci/launch.cjs: no command 'no-such-command' in commands/\n");
   });
 
   it('runs compiled JavaScript, and a changed source is compiled again before it runs: never stale', () => {
@@ -63,7 +74,7 @@ describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
     expect(builds(checkout)).toHaveLength(1);
     expect(builds(checkout)).not.toEqual([compiled]);
     // Each program has its code cache beside it, and the replaced program's went with it.
-    expect(readdirSync(join(checkout, '.build')).filter((f) => f.endsWith('.v8'))).toEqual([`${builds(checkout)[0]}.v8`]);
+    expect(readdirSync(join(checkout, '.build')).filter((f) => f.endsWith('.v8'))).toEqual([`${builds(checkout)[0]}.synth.v8`]);
   });
 
   it('sees an edit that keeps the size and the modification time of a source (its change time moves)', async () => {
@@ -94,7 +105,7 @@ describe('cdktf.json\'s app (.ci/synth-app.cjs)', () => {
   it('runs past a code cache V8 refuses (another node wrote it, or it is damaged), and writes it again', () => {
     expect(synth(checkout).status).toBe(0);
     const [program] = builds(checkout);
-    const cache = join(checkout, '.build', `${program}.v8`);
+    const cache = join(checkout, '.build', `${program}.synth.v8`);
     writeFileSync(cache, 'not a code cache');
     const run = synth(checkout);
     expect(run.status).toBe(0);

@@ -186,7 +186,7 @@ describe('the release step', () => {
 
   it('runs rails db:migrate in the shape of sidekiq-default, for 30 minutes at most', () => {
     expect(settings).toEqual({ environment: 'production', group: 'sidekiq-default', command: ['rails', 'db:migrate'], timeoutSeconds: 1800, nomad: {} });
-    expect(exec.command).toBe('./node_modules/.bin/tsx commands/release.ts');
+    expect(exec.command).toBe('node .ci/launch.cjs release');
   });
 
   it('runs again for a new image only, and before the job: the job depends on it, and it on the variable its job reads', () => {

@@ -88,20 +88,23 @@ function isAbort(e: Error): boolean {
 }
 
 /**
- * The process around a command, when its module is the one node started: the process's streams
- * and environment, and signals. The first Ctrl-C (or SIGTERM) aborts `io.signal`, so the command
- * stops what it started and says what it left; a second one ends the process at once (130).
+ * The process around a command: the process's streams and environment, and signals. The first
+ * Ctrl-C (or SIGTERM) aborts `io.signal`, so the command stops what it started and says what it
+ * left; a second one ends the process at once (130). Resolves to the exit code, also set on the
+ * process. `.ci/launch.cjs` calls it for the compiled commands; `runMain` for a module run as it is.
  */
-export function runMain(command: Command, module: NodeModule): void {
-  if (require.main !== module) return;
+export async function runProcess(command: Command, args: readonly string[]): Promise<number> {
   const controller = new AbortController();
-  let signals = 0;
+  let first = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
+    // One Ctrl-C can arrive twice: from the terminal (to the whole process group) and passed on by
+    // npm, which runs the command. The same signal within a second is that same Ctrl-C.
+    if (first > 0 && Date.now() - first < DUPLICATE_SIGNAL_MS) return;
+    if (first > 0) {
       process.stderr.write(`\n${command.name}: ${signal} again: quitting now; what it started may still run\n`);
       process.exit(EXIT.interrupted);
     }
+    first = Date.now();
     process.stderr.write(`\n${command.name}: ${signal}: stopping (press Ctrl-C again to quit at once)\n`);
     // The reason is the signal's name: a command passes a SIGTERM on to what it started, never a SIGINT the terminal already sent them.
     controller.abort(signal);
@@ -116,11 +119,19 @@ export function runMain(command: Command, module: NodeModule): void {
     signal: controller.signal,
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
   };
-  void execute(command, process.argv.slice(2), io).then((code) => {
-    process.exitCode = code;
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  });
+  const code = await execute(command, args, io);
+  process.exitCode = code;
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  return code;
+}
+
+/** How close two signals come when they are one Ctrl-C seen twice (terminal and npm). */
+const DUPLICATE_SIGNAL_MS = 1000;
+
+/** Runs the command when its module is the one node started (`tsx commands/<name>.ts`). */
+export function runMain(command: Command, module: NodeModule): void {
+  if (require.main === module) void runProcess(command, process.argv.slice(2));
 }
 
 /** One option of a command line, as node's `util.parseArgs` takes it. */

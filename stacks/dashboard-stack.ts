@@ -188,7 +188,7 @@ export class DashboardStack extends TerraformStack {
     });
     return new ReleaseStep(this, 'release', {
       trigger: this.image.reference,
-      command: './node_modules/.bin/tsx commands/release.ts',
+      command: 'node .ci/launch.cjs release',
       workingDir: projectDir,
       environment: {
         [RELEASE_SETTINGS_VARIABLE]: settings,

@@ -38,7 +38,7 @@ export async function benchNoopDeploy(print: (line: string) => void): Promise<vo
       'cdktf deploy local': () => timed('cdktf deploy', join(project.dir, 'node_modules/.bin/cdktf'), ['deploy', 'local', '--auto-approve']),
       'commands/apply.sh local': () => timed('commands/apply.sh', join(project.dir, 'commands/apply.sh'), ['local', '--auto-approve']),
       'bare terraform plan (floor)': () => timed('terraform plan', tf, ['plan', '-input=false', '-detailed-exitcode'], stackDir),
-      '  of which synth (compiled app)': () => timed('synth', 'node', ['.ci/synth-app.cjs']),
+      '  of which synth (compiled app)': () => timed('synth', 'node', ['.ci/launch.cjs']),
       '  of which terraform init': () => timed('terraform init', tf, ['init', '-input=false'], stackDir),
       '  of which terraform plan': () => timed('terraform plan', tf, ['plan', '-input=false', '-detailed-exitcode', '-out=plan'], stackDir),
       '  terraform apply (plans, applies)': () => timed('terraform apply', tf, ['apply', '-input=false', '-auto-approve'], stackDir),

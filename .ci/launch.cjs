@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// What `cdktf synth` runs (cdktf.json "app"): main.ts as JavaScript that node runs directly,
-// compiled from the current sources. The compiled program is .build/app-<hash of the
-// sources>.js, so it is never stale: a changed source is a different hash, compiled once
-// (with the project's own TypeScript, transpile only: `npm test` type-checks). Every later run
-// costs a stat of each source (the hash only when one changed) and node's own startup, not a
-// TypeScript loader's, and runs from V8's code cache of the program.
+// Runs the program as JavaScript that node runs directly, compiled from the current sources:
+//   node .ci/launch.cjs                    what `cdktf synth` runs (cdktf.json "app"): main.ts's main()
+//   node .ci/launch.cjs <command> [args]   a command of commands/ (npm run deploy, plan, …)
+// The compiled program is .build/app-<hash of the sources>.js, so it is never stale: a changed
+// source is a different hash, compiled once (with the project's own TypeScript, transpile only:
+// `npm test` type-checks). Every later run costs a stat of each source (the hash only when one
+// changed) and node's own startup, not a TypeScript loader's, and runs from V8's code cache of
+// the program (one per entry: synth and each command compile different functions).
 'use strict';
 const { createHash } = require('node:crypto');
 const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
@@ -14,8 +16,8 @@ const { Script } = require('node:vm');
 
 const ROOT = join(__dirname, '..');
 const BUILD = join(ROOT, '.build');
-/** What main.ts reaches: the program's own sources, never the tests. */
-const SOURCES = ['main.ts', 'config', 'constructs', 'stacks'];
+/** What main.ts and the commands reach: the program's own sources, never the tests. */
+const SOURCES = ['main.ts', 'config', 'constructs', 'stacks', 'commands'];
 /** The compiler: its version is part of what the program is a function of. */
 const TYPESCRIPT_PACKAGE = join(ROOT, 'node_modules', 'typescript', 'package.json');
 /** Which program the sources compiled to, and the stat line of the sources it was compiled from. */
@@ -69,7 +71,7 @@ function requireFrom(from) {
     return load(id);
   };
 }
-module.exports = load('main');
+module.exports = load;
 `;
 
 function compile(files, target) {
@@ -80,13 +82,13 @@ function compile(files, target) {
     const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file });
     return `${JSON.stringify(id)}: function (require, module, exports, __filename, __dirname) {\n${outputText}\n},`;
   });
-  const program = `'use strict';\n// Compiled by .ci/synth-app.cjs from ${files.length} sources. Do not edit: it is rebuilt when they change.\nconst sources = {\n${modules.join('\n')}\n};\n${LOADER}`;
+  const program = `'use strict';\n// Compiled by .ci/launch.cjs from ${files.length} sources. Do not edit: it is rebuilt when they change.\nconst sources = {\n${modules.join('\n')}\n};\n${LOADER}`;
   writeWhole(target, program);
   for (const entry of readdirSync(BUILD)) {
     const program = join(BUILD, entry);
     if (!/^app-[0-9a-f]{16}\.js$/.test(entry) || program === target) continue;
     rmSync(program, { force: true });
-    rmSync(codeCacheOf(program), { force: true });
+    for (const cache of readdirSync(BUILD)) if (cache.startsWith(`${entry}.`) && cache.endsWith('.v8')) rmSync(join(BUILD, cache), { force: true });
   }
 }
 
@@ -134,30 +136,58 @@ function program(files) {
   return target;
 }
 
-/** Where V8's code cache of a compiled program is kept: beside it. */
-function codeCacheOf(program) {
-  return `${program}.v8`;
+/** Where V8's code cache of a compiled program is kept, for one entry: beside it. */
+function codeCacheOf(program, entry) {
+  return `${program}.${entry}.v8`;
 }
 
 /**
- * Runs the program from V8's code cache (.build/app-<hash>.js.v8), which the first run writes
- * once main() is done, so that it holds every function synth compiled, not only the top level.
- * A cache V8 refuses (another node) is written again.
+ * Loads the program from V8's code cache (.build/app-<hash>.js.<entry>.v8), which the first run
+ * of that entry writes once it is done, so that it holds every function it compiled, not only
+ * the top level. A cache V8 refuses (another node) is written again. Returns the program's
+ * module loader and what to call when the entry is done.
  */
-function run(target) {
-  const cacheFile = codeCacheOf(target);
+function load(target, entry) {
+  const cacheFile = codeCacheOf(target, entry);
   const script = new Script(wrap(readFileSync(target, 'utf8')), {
     filename: target,
     ...(existsSync(cacheFile) ? { cachedData: readFileSync(cacheFile) } : {}),
   });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(target), module, target, BUILD);
-  module.exports.main();
-  if (script.cachedDataRejected !== false) writeWhole(cacheFile, script.createCachedData());
+  const done = () => {
+    if (script.cachedDataRejected !== false) writeWhole(cacheFile, script.createCachedData());
+  };
+  return { load: module.exports, done };
 }
 
-run(program(sourceFiles()));
-exitOnceFlushed();
+/** The command a module of commands/ exports (the one `runMain` starts when run directly). */
+function commandOf(exports, name) {
+  const command = Object.values(exports).find((v) => v && typeof v.run === 'function' && typeof v.usage === 'string' && typeof v.name === 'string');
+  if (!command) throw new Error(`commands/${name}.ts exports no command`);
+  return command;
+}
+
+const [name, ...args] = process.argv.slice(2);
+const target = program(sourceFiles());
+if (name === undefined) {
+  const { load: loadModule, done } = load(target, 'synth');
+  loadModule('main').main();
+  done();
+  exitOnceFlushed();
+} else {
+  if (!/^[a-z][a-z-]*$/.test(name) || !existsSync(join(ROOT, 'commands', `${name}.ts`))) {
+    process.stderr.write(`.ci/launch.cjs: no command '${name}' in commands/\n`);
+    process.exit(1);
+  }
+  const { load: loadModule, done } = load(target, name);
+  const command = commandOf(loadModule(`commands/${name}`), name);
+  loadModule('commands/cli').runProcess(command, args).then((code) => {
+    done();
+    process.exitCode = code;
+    exitOnceFlushed();
+  });
+}
 
 /**
  * Synth's work is done when main() returns, but node would then wait for V8's background
