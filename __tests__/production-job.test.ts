@@ -154,15 +154,31 @@ describe('the production job', () => {
     expect(files.map((t) => [t.DestPath, t.EmbeddedTmpl, t.ChangeMode])).toEqual(
       CONFIG_FILES.map((f) => {
         const key = `file_${f.replace('.', '_')}`;
-        return [`secrets/runtime/${key}`, `{{ with nomadVar "nomad/jobs/rails" }}{{ .${key} }}{{ end }}`, 'restart'];
+        return [`secrets/runtime/${key}`, `{{ with nomadVar "nomad/jobs/rails" }}{{ .${key} }}{{ end }}`, 'noop'];
       }),
     );
     expect(task.Config.mount).toEqual(
       CONFIG_FILES.map((f) => ({ type: 'bind', source: `secrets/runtime/file_${f.replace('.', '_')}`, target: `/workspace/config/${f}`, readonly: true })),
     );
     const env = task.Templates!.find((t) => t.DestPath === 'secrets/runtime/app.env')!;
-    expect(env).toMatchObject({ Envvars: true, ChangeMode: 'restart', Perms: '0400' });
+    expect(env).toMatchObject({ Envvars: true, ChangeMode: 'noop', Perms: '0400' });
     expect(env.EmbeddedTmpl).toBe('{{ with nomadVar "nomad/jobs/rails" }}\nSECRET_KEY_BASE={{ .env_SECRET_KEY_BASE | toJSON }}\n{{ end }}');
+  });
+
+  it.each(GROUPS)('%s carries the runtime config revision in its meta: a changed value is a new job version, rolled out', (name) => {
+    // Nomad's scheduler (scheduler/util.go tasksUpdated, 1.6.3) takes a change of "task meta" for
+    // a destructive update: new allocations, placed by the group's update strategy.
+    expect(group(name).Tasks[0]!.Meta).toEqual({ runtime_config_revision: '${terraform_data.runtime_config_revision.id}' });
+  });
+
+  it('the revision is drawn anew when a runtime config item changes, and from nothing else: not the pull credentials', () => {
+    const revision = stack.resource.terraform_data!.runtime_config_revision;
+    expect(revision.triggers_replace).toEqual({
+      env_SECRET_KEY_BASE: '${chomp(sensitive(file(var.config_env_SECRET_KEY_BASE)))}',
+      ...Object.fromEntries(CONFIG_FILES.map((f) => [`file_${f.replace('.', '_')}`, `\${sensitive(file(var.config_file_${f.replace('.', '_')}))}`])),
+    });
+    // A random id, never a hash of what changed: a hash of a secret in the job would let anyone who reads it test a guess.
+    expect(Object.keys(revision)).toEqual(['triggers_replace']);
   });
 
   it('Terraform reads each config source when it plans, checked first, marked sensitive; synth writes only paths', () => {
@@ -173,9 +189,19 @@ describe('the production job', () => {
       expect(stack.variable![`config_${key}`].default).toBe(`${FIXTURE_CONFIG}/config/${f}`);
     }
     expect(items.env_SECRET_KEY_BASE).toBe('${chomp(sensitive(file(var.config_env_SECRET_KEY_BASE)))}');
-    expect(stack.variable!.config_env_SECRET_KEY_BASE.validation[0].error_message).toBe(
+    expect(stack.variable!.config_env_SECRET_KEY_BASE.validation.map((v: { error_message: string }) => v.error_message)).toEqual([
       `There is no value for SECRET_KEY_BASE at ${FIXTURE_CONFIG}/env/SECRET_KEY_BASE. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
-    );
+      `The value for SECRET_KEY_BASE at ${FIXTURE_CONFIG}/env/SECRET_KEY_BASE is empty (nothing but white space): the app would start without it. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+    ]);
+  });
+
+  it.each(CONFIG_FILES)('a deploy refuses an empty %s, naming it, before YAML would fail on it', (f) => {
+    const rules = stack.variable![`config_file_${f.replace('.', '_')}`].validation.map((v: { error_message: string }) => v.error_message);
+    expect(rules).toEqual([
+      `There is no ${f} at ${FIXTURE_CONFIG}/config/${f} (the app reads it at /workspace/config/${f}). Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+      `The file ${f} at ${FIXTURE_CONFIG}/config/${f} is empty (nothing but white space and comments): the app would read nothing at /workspace/config/${f}. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+      `The file ${f} at ${FIXTURE_CONFIG}/config/${f} is empty (nothing but white space and comments): the app would read nothing at /workspace/config/${f}. Put it in ${FIXTURE_CONFIG} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
+    ]);
   });
 });
 
@@ -195,6 +221,11 @@ describe('the release step', () => {
     expect(release.depends_on).toEqual(['data.nomad_regions.nomad_reachable', 'nomad_variable.job_variables']);
   });
 
+  it('is replaced create-before-destroy, as the push it is keyed on is: a push that fails leaves both as they were (registry-outage.e2e)', () => {
+    expect(release.lifecycle).toEqual({ create_before_destroy: true });
+    expect(stack.resource.docker_registry_image!.image.lifecycle).toEqual({ create_before_destroy: true });
+  });
+
   it('is given the group of the job about to be registered, image and interpolations as Nomad will get them, and no secret', () => {
     const given = JSON.parse(exec.environment.DASHBOARD_RELEASE_JOBSPEC.replace(/\$\$\{/g, '${'));
     expect(given.Job.TaskGroups).toEqual([job.TaskGroups.find((g) => g.Name === 'sidekiq-default')]);
@@ -203,7 +234,7 @@ describe('the release step', () => {
 
   it('is left out where release.command is false (the local environment)', () => {
     const local = synthEnvironment(fixtureEnvironment('local'));
-    expect(local.resource.terraform_data).toBeUndefined();
+    expect(local.resource.terraform_data?.release).toBeUndefined();
     expect(local.resource.nomad_job!.rails.depends_on).not.toContain('terraform_data.release');
   });
 });

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Environment } from '../config/schema';
+import { isConnectSidecar } from '../constructs/nomad/api';
 import type { NomadClient, StoredJob } from './nomad-client';
-import { isSidecar } from './one-off-job';
 import { runningRelease } from './release';
 
 /** What a deploy knows of itself, for what it says at its end or when interrupted. */
@@ -12,7 +12,7 @@ export interface DeployFacts {
   /** When the deploy started (ms since the epoch). */
   readonly started: number;
   /** The job Nomad ran before (undefined: none). */
-  readonly before: StoredJob | undefined;
+  before: StoredJob | undefined;
   /** What the apply reported done to each resource. */
   applied: readonly { readonly address: string; readonly action: string }[];
 }
@@ -89,7 +89,7 @@ export function stateLock(statePath: string, started: number): string {
 
 /** The image the job's tasks run: one reference when every group agrees. */
 function imageOf(job: StoredJob): string {
-  const images = new Set(job.TaskGroups.flatMap((g) => g.Tasks.filter((t) => !isSidecar(t)).map((t) => String(t.Config.image))));
+  const images = new Set(job.TaskGroups.flatMap((g) => g.Tasks.filter((t) => !isConnectSidecar(t)).map((t) => String(t.Config.image))));
   return images.size === 1 ? [...images][0]! : `${images.size} images (${[...images].join(', ')})`;
 }
 

@@ -1,20 +1,21 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
 import { localStatePath, parseLockTimeout } from '../config/state';
+import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo, UsageError } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
-import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret } from './state-lock';
 import { brokenStateMessage, inspectStateFile } from './state-file';
-import { StepError, synthesize, synthesizedStack, type Steps } from './terraform';
-import { appliedResources, streamed, terraformErrors } from './terraform-stream';
+import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret } from './state-lock';
+import { StepError, synthesizedStack, synthesizeInto, type Steps } from './terraform';
+import { appliedResources, streamed, type StreamedRun, terraformErrors } from './terraform-stream';
 import { summarize, type TerraformPlan } from './terraform-plan';
 
 const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt] [--lock-timeout=<duration>]   (${ENVIRONMENT_NAMES})
@@ -58,7 +59,8 @@ export const deployCommand: Command = {
     const redactor = Redactor.fromEnvironment(io.env);
     const say = (m: string) => io.stderr(`deploy: ${redactor.redact(m)}\n`);
     const steps: Steps = { env: io.env as NodeJS.ProcessEnv, redactor, progress: say };
-    const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { log: say });
+    // Synth checks and hashes the build context; here the config is only read.
+    const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { build: false });
     const noSecret = missingBackendSecret(environment, io.env);
     if (noSecret) throw new CommandError(`deploy: ${noSecret}`);
     const statePath = localStatePath(name, { env: io.env, cwd: io.cwd });
@@ -68,12 +70,15 @@ export const deployCommand: Command = {
     const wait = flagWait ?? environment.state.lockTimeout.toSeconds();
     const terraformEnv = { ...lockWaitEnv(io.env as NodeJS.ProcessEnv, wait, { command: 'deploy', environment: name }), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
     say(`another run's state lock is waited for up to ${formatWait(wait)}`);
+    /** A failed run's error: who holds the state lock when that was why, else Terraform's error blocks. */
+    const failure = (label: string, run: { status: number | undefined; output: string }) => {
+      const held = heldLockReport(run.output, environment, wait, terraformEnv);
+      if (held) return new CommandError(held.map((l) => `deploy: ${redactor.redact(l)}`).join('\n'));
+      return new CommandError(`deploy: ${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}:\n${indent(terraformErrors(run.output).join('\n\n') || lastLines(run.output))}`);
+    };
 
     const nomad = new NomadClient(nomadConnection(environment.nomad, io.env), 10_000);
-    const facts: DeployFacts = { environment, started: Date.now(), before: await liveJob(nomad, environment.job.id), applied: [] };
-    const beforeDeployments = facts.before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
-
-    const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
+    const stackDir = join(io.cwd, 'cdktf.out', 'stacks', name);
     const terraform = (label: string, tfArgs: string[], echo = true) =>
       streamed('terraform', tfArgs, {
         cwd: stackDir,
@@ -83,25 +88,56 @@ export const deployCommand: Command = {
         ...(echo ? { echo: (line: string) => io.stdout(`${line}\n`) } : {}),
       }).then((run) => {
         if (io.signal.aborted) return run;
-        if (run.status !== 0 && !(label === 'terraform plan' && run.status === 2)) {
-          const held = heldLockReport(run.output, environment, wait, terraformEnv);
-          if (held) throw new CommandError(held.map((l) => `deploy: ${redactor.redact(l)}`).join('\n'));
-          throw new CommandError(`deploy: ${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}:\n${indent(terraformErrors(run.output).join('\n\n') || lastLines(run.output))}`);
-        }
+        if (run.status !== 0 && !(label === 'terraform plan' && run.status === 2)) throw failure(label, run);
         return run;
       });
 
     const dir = mkdtempSync(join(tmpdir(), 'dashboard-deploy-'));
+    const facts: DeployFacts = { environment, started: Date.now(), before: undefined, applied: [] };
     try {
       // The plan file holds the sensitive values in clear: a private directory, removed at the end.
       const planFile = join(dir, 'plan.tfplan');
-      await initialized(stackDir, environment, terraform, say);
-      if (options.adopt) await adopt(environment, facts.before, terraform, say);
-      say('terraform plan…');
+      const planArgs = ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+      // Terraform plans the stack as last synthesized while synth runs and Nomad is asked (most
+      // deploys change nothing in the stack); that plan, which changes nothing, is kept only when
+      // synth writes the very same stack, else it is stopped.
+      const last = existsSync(join(stackDir, 'cdk.tf.json')) && isInitialized(stackDir) && !options.adopt ? readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8') : undefined;
+      const ahead = last === undefined ? undefined : startPlanAhead(stackDir, planArgs, terraformEnv, redactor);
+      let synthesized: string;
+      let beforeDeployments: Deployment[];
+      try {
+        const [capabilities, before, stack] = await Promise.all([
+          // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
+          requireCapabilities(nomad, environment, deployNeeds(environment)),
+          liveJob(nomad, environment.job.id),
+          synthesizeInto(io.cwd, name, join(dir, 'synth'), steps).then((outdir) => readFileSync(join(synthesizedStack(outdir, name, steps), 'cdk.tf.json'), 'utf8')),
+        ]);
+        say(capabilities.summary);
+        facts.before = before;
+        synthesized = stack;
+        beforeDeployments = before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
+      } catch (e) {
+        await ahead?.cancel();
+        throw e;
+      }
+      let plan: { status: number | undefined; output: string };
+      if (ahead && synthesized === last) {
+        say('terraform plan… (started beside synth: the stack is unchanged)');
+        plan = await ahead.result;
+        for (const line of plan.output.split('\n')) io.stdout(`${line}\n`);
+        if (!io.signal.aborted && plan.status !== 0 && plan.status !== 2) throw failure('terraform plan', plan);
+      } else {
+        await ahead?.cancel();
+        mkdirSync(stackDir, { recursive: true });
+        writeFileSync(join(stackDir, 'cdk.tf.json'), synthesized);
+        await initialized(stackDir, environment, terraform, say);
+        if (options.adopt) await adopt(environment, facts.before, terraform, say);
+        say('terraform plan…');
+        plan = await terraform('terraform plan', planArgs);
+      }
       // Planned again when another run applied between this plan and its apply: Terraform refuses
       // the stale plan (nothing applied), and the new plan is made on what that run left.
       for (let attempt = 1; ; attempt += 1) {
-        const plan = await terraform('terraform plan', ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`]);
         if (io.signal.aborted) return interrupted(io, nomad, facts, say);
         if (plan.status === 0) {
           say('no changes: nothing to apply');
@@ -129,6 +165,7 @@ export const deployCommand: Command = {
         });
         if (typeof apply === 'symbol') {
           say('the state changed after this plan (another run applied first): nothing was applied; terraform plan again…');
+          plan = await terraform('terraform plan', planArgs);
           continue;
         }
         facts.applied = appliedResources(apply.output);
@@ -159,14 +196,36 @@ function lockTimeoutFlag(text: string | undefined): number | undefined {
 type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ status: number | undefined; output: string }>;
 
 /**
- * `terraform init` once per stack directory, and again when its record of the backend is gone
- * (`npm run state` removes it after a move). A directory set up for another backend than config
+ * Whether `terraform init` has run in the stack's directory, its record of the backend still there
+ * (`npm run state` removes it after a move, so that the next deploy sets the new backend up).
+ */
+function isInitialized(stackDir: string): boolean {
+  return existsSync(join(stackDir, '.terraform', 'terraform.tfstate')) && existsSync(join(stackDir, '.terraform.lock.hcl'));
+}
+
+/**
+ * A plan run ahead of synth, its output kept back: shown if it is kept, dropped if it is stopped
+ * (SIGINT: Terraform stops at once and frees the state lock).
+ */
+function startPlanAhead(stackDir: string, args: string[], env: Record<string, string | undefined>, redactor: Redactor): { result: Promise<StreamedRun>; cancel(): Promise<void> } {
+  const controller = new AbortController();
+  const result = streamed('terraform', args, { cwd: stackDir, env, redactor, signal: controller.signal });
+  return {
+    result,
+    async cancel() {
+      controller.abort('SIGTERM');
+      await result;
+    },
+  };
+}
+
+/**
+ * `terraform init` once per stack directory (see isInitialized). A directory set up for another backend than config
  * names is refused: its state is moved by `npm run state`, never by a deploy.
  */
 async function initialized(stackDir: string, environment: Environment, terraform: Terraform, say: (m: string) => void): Promise<void> {
-  const record = join(stackDir, '.terraform', 'terraform.tfstate');
-  if (existsSync(record) && existsSync(join(stackDir, '.terraform.lock.hcl'))) {
-    const last = (JSON.parse(readFileSync(record, 'utf8')) as { backend?: { type?: string } }).backend?.type;
+  if (isInitialized(stackDir)) {
+    const last = (JSON.parse(readFileSync(join(stackDir, '.terraform', 'terraform.tfstate'), 'utf8')) as { backend?: { type?: string } }).backend?.type;
     const wanted = environment.state.backend;
     if (last === undefined || last === wanted) return;
     throw new CommandError(

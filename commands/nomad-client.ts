@@ -1,6 +1,6 @@
 import type { JobDocument } from '../constructs/nomad/api';
 import { booleanWord } from '../config/operator-inputs';
-import { type HttpResponse, type NomadConnection, NomadError, type NomadTls, nomadRequest } from './nomad-http';
+import { type HttpResponse, type NomadConnection, NomadError, type NomadTls, nomadRequest, nomadWebSocketClose } from './nomad-http';
 
 export { NomadError, type NomadConnection, type NomadTls } from './nomad-http';
 
@@ -93,6 +93,9 @@ export interface AllocationMetric {
 /** A job as Nomad stores it: the job fields we send, and Nomad's own (Version, SubmitTime, …). */
 export type StoredJob = JobDocument['Job'] & { Version: number; SubmitTime: number; Status: string; Stop: boolean };
 
+/** One of a job's versions, as `/v1/job/<id>/versions` returns it (Go `api.Job` with Stable). */
+export type JobVersion = StoredJob & { Stable: boolean };
+
 /** The fields of Go's `api.Evaluation` the commands read. */
 export interface Evaluation {
   ID: string;
@@ -108,6 +111,8 @@ export interface AllocationStub {
   TaskGroup: string;
   ClientStatus: 'pending' | 'running' | 'complete' | 'failed' | 'lost' | 'unknown';
   CreateIndex: number;
+  JobVersion?: number;
+  NodeName?: string;
   TaskStates?: Record<string, TaskState> | null;
 }
 
@@ -135,6 +140,22 @@ export interface Deployment {
   Status: string;
   StatusDescription: string;
   TaskGroups: Record<string, { DesiredTotal: number; PlacedAllocs: number; HealthyAllocs: number; UnhealthyAllocs: number }>;
+}
+
+/** Who `/v1/acl/token/self` says the token is (Go `api.ACLToken`: the fields we read). */
+export type TokenSelf =
+  | { readonly acls: 'off' }
+  | { readonly acls: 'on'; readonly known: true; readonly name: string; readonly accessorId: string; readonly type: 'client' | 'management'; readonly policies: readonly string[]; readonly roles: readonly string[] }
+  | { readonly acls: 'on'; readonly known: false; readonly anonymous: boolean; /** Nomad's answer: `404: ACL token not found`. */ readonly reason: string };
+
+/** How Nomad answered a capability probe: its status and whether it said "Permission denied". */
+export interface ProbeAnswer {
+  readonly status: number;
+  readonly denied: boolean;
+  /** The allocation a probe named is not one Nomad knows: the capability cannot be told with it. */
+  readonly unknownAllocation: boolean;
+  /** Nomad's words when it refused or failed (never a body that holds a variable's items). */
+  readonly reason: string;
 }
 
 /** What config/ knows of the cluster (`Environment['nomad']`). */
@@ -280,6 +301,56 @@ export class NomadClient {
     if (res.status !== 200) throw new NomadError(`Nomad at ${this.connection.address} refused to list job '${jobId}''s deployments (${res.status}): ${res.text.trim()}`, res.status);
     return (JSON.parse(res.text) as Deployment[] | null) ?? [];
   }
+
+  // --- capability checks (commands/capabilities.ts, commands/doctor.ts) ---
+
+  /** Who the token is (`/v1/acl/token/self`), or that the cluster runs without ACLs. */
+  async tokenSelf(): Promise<TokenSelf> {
+    const res = await this.send('GET', '/v1/acl/token/self', '');
+    const text = res.text.trim();
+    if (res.status === 400 && /ACL support disabled/i.test(text)) return { acls: 'off' };
+    if (res.status === 200) {
+      const t = JSON.parse(res.text) as { Name: string; AccessorID: string; Type: 'client' | 'management'; Policies: string[] | null; Roles: Array<{ Name: string }> | null };
+      return { acls: 'on', known: true, name: t.Name, accessorId: t.AccessorID, type: t.Type, policies: t.Policies ?? [], roles: (t.Roles ?? []).map((r) => r.Name) };
+    }
+    if (/missing secret id/i.test(text)) return { acls: 'on', known: false, anonymous: true, reason: 'NOMAD_TOKEN is not set' };
+    return { acls: 'on', known: false, anonymous: false, reason: `${res.status}: ${text}` };
+  }
+
+  /** The cluster's leader (`/v1/status/leader`): answers with or without a token, so it tells reachable from allowed. */
+  async leader(): Promise<string> {
+    return this.json<string>(await this.send('GET', '/v1/status/leader', ''), 'say who leads the cluster');
+  }
+
+  /**
+   * A request whose status is the answer (a capability probe): the body stays here, as a
+   * variable read or a CAS conflict answers with the variable's items.
+   */
+  async probe(method: string, path: string, body = ''): Promise<ProbeAnswer> {
+    const res = await this.send(method, path, body);
+    return { status: res.status, denied: /permission denied/i.test(res.text), unknownAllocation: /unknown allocation/i.test(res.text), reason: res.status >= 300 && res.status !== 409 ? res.text.trim().slice(0, 200) : '' };
+  }
+
+  /** The close reason of `/v1/client/allocation/<id>/exec` for a task the allocation does not have: Nomad checks alloc-exec first, and runs nothing. */
+  async execProbe(allocId: string, task: string): Promise<ProbeAnswer> {
+    const query = new URLSearchParams({ task, command: JSON.stringify(['/bin/true']), tty: 'false' });
+    const reason = await nomadWebSocketClose(this.connection, `/v1/client/allocation/${encodeURIComponent(allocId)}/exec?${query}`, { timeoutMs: this.timeoutMs });
+    return { status: 0, denied: /permission denied/i.test(reason), unknownAllocation: /unknown allocation/i.test(reason), reason };
+  }
+
+  // --- end of capability checks ---
+
+  // --- rollback and console (commands/rollback.ts, commands/console.ts) ---
+
+  /** The job's versions as Nomad keeps them, newest first; none when there is no such job. */
+  async versions(jobId: string): Promise<JobVersion[]> {
+    const res = await this.send('GET', `/v1/job/${encodeURIComponent(jobId)}/versions`, '');
+    if (res.status === 404) return [];
+    const { Versions } = this.json<{ Versions: JobVersion[] | null }>(res, `list the versions of job '${jobId}'`);
+    return (Versions ?? []).sort((a, b) => b.Version - a.Version);
+  }
+
+  // --- end rollback and console ---
 
   private send(method: string, path: string, body?: string): Promise<HttpResponse> {
     return nomadRequest(this.connection, method, path, { ...(body ? { body } : {}), timeoutMs: this.timeoutMs });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 /**
@@ -176,4 +177,67 @@ function describeNetworkError(e: unknown): string {
   const error = e as { message?: string; name?: string };
   if (error.name === 'AbortError') return 'interrupted';
   return error.message ?? String(e);
+}
+
+/**
+ * Opens a WebSocket on `path` (the exec endpoint) and returns the reason of the close frame Nomad
+ * ends it with, sending nothing but the handshake: an exec the ACL refuses closes with
+ * "Permission denied" before any command runs. Empty when Nomad closed without a reason.
+ */
+export function nomadWebSocketClose(connection: NomadConnection, path: string, options: Pick<RequestOptions, 'timeoutMs'> = {}): Promise<string> {
+  const url = urlOf(connection, path);
+  const tls = url.protocol === 'https:' ? tlsOptions(connection.tls) : {};
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const fail = (e: unknown) => reject(new NomadError(`cannot reach Nomad at ${connection.address}: ${describeNetworkError(e)}`));
+    const req = send(url, {
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': randomBytes(16).toString('base64'),
+        ...(connection.token ? { 'x-nomad-token': connection.token } : {}),
+      },
+      ...tls,
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new TimeoutError(timeoutMs)));
+    req.on('error', fail);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(`${res.statusCode}: ${Buffer.concat(chunks).toString('utf8').trim()}`));
+    });
+    req.on('upgrade', (_res, socket, head) => {
+      let buffer = Buffer.from(head);
+      const timer = setTimeout(() => socket.destroy(), timeoutMs);
+      const done = (reason: string) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(reason);
+      };
+      const read = () => {
+        // Server frames are unmasked: opcode, then a 7-bit, 16-bit or 64-bit length.
+        while (buffer.length >= 2) {
+          const opcode = buffer[0]! & 0x0f;
+          let length = buffer[1]! & 0x7f;
+          let offset = 2;
+          if (length === 126) [length, offset] = [buffer.length >= 4 ? buffer.readUInt16BE(2) : Infinity, 4];
+          else if (length === 127) [length, offset] = [buffer.length >= 10 ? Number(buffer.readBigUInt64BE(2)) : Infinity, 10];
+          if (buffer.length < offset + length) return;
+          const payload = buffer.subarray(offset, offset + length);
+          buffer = buffer.subarray(offset + length);
+          if (opcode === 0x8) return done(payload.length > 2 ? payload.subarray(2).toString('utf8') : '');
+        }
+      };
+      socket.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        read();
+      });
+      socket.on('end', () => done(''));
+      socket.on('error', () => done(''));
+      read();
+    });
+    req.end();
+  });
 }

@@ -1,4 +1,4 @@
-import type { Job, JobDocument, RestartPolicy, Task, TaskGroup } from '../constructs/nomad/api';
+import { isConnectSidecar, type Job, type JobDocument, type RestartPolicy, type Task, type TaskGroup } from '../constructs/nomad/api';
 import { BUILDPACKS_LAUNCHER } from '../constructs/image/runtime';
 
 /**
@@ -36,9 +36,12 @@ export interface OneOffOptions {
   readonly standIn?: boolean;
 }
 
-/** True for the Connect sidecar task Nomad adds to a group with a Connect service (`connect-proxy-<service>`). */
-export function isSidecar(task: Task & { Kind?: string }): boolean {
-  return (task.Kind ?? '').startsWith('connect-proxy:') || task.Name.startsWith('connect-proxy-');
+/**
+ * The job ID of one `npm run task` run: `<job>-task-<suffix>`. The token's policy names them all
+ * with one glob (`nomad/jobs/<job>-task-*`, README "Registry credentials").
+ */
+export function taskJobId(serviceJobId: string, suffix: string): string {
+  return `${serviceJobId}-task-${suffix}`;
 }
 
 export function oneOffJob(service: Job, options: OneOffOptions): JobDocument {
@@ -46,7 +49,7 @@ export function oneOffJob(service: Job, options: OneOffOptions): JobDocument {
   if (!group) {
     throw new Error(`job '${service.ID}' has no group '${options.group}' (it has: ${service.TaskGroups.map((g) => g.Name).join(', ')})`);
   }
-  const tasks = group.Tasks.filter((t) => !isSidecar(t));
+  const tasks = group.Tasks.filter((t) => !isConnectSidecar(t));
   if (tasks.length !== 1) {
     throw new Error(`group '${group.Name}' of job '${service.ID}' has ${tasks.length} tasks (${tasks.map((t) => t.Name).join(', ')}): a one-off run takes the shape of a group of one task`);
   }
@@ -113,8 +116,19 @@ function rereadVariable(template: string, variable: { from: string; to: string }
  * does not go through the image's entrypoint, so a buildpacks image's command goes through the
  * launcher's full path.
  */
-export function consoleCommand(task: Pick<Task, 'Name' | 'Config'>, allocId: string, command: readonly string[] = ['rails', 'console']): string {
+export function consoleCommand(task: Pick<Task, 'Name' | 'Config'>, allocId: string, command: readonly string[] = DEFAULT_CONSOLE): string {
+  return ['nomad', ...consoleArgs(task, allocId, command, { tty: true })].join(' ');
+}
+
+/** What a console runs when not told: the Rails console. */
+export const DEFAULT_CONSOLE: readonly string[] = ['rails', 'console'];
+
+/**
+ * The `nomad` CLI's arguments for a session in the task (`alloc exec -i [-t] -task <task> <alloc> …`):
+ * through the launcher's full path for a buildpacks image. `tty: false` for a command fed from a pipe.
+ */
+export function consoleArgs(task: Pick<Task, 'Name' | 'Config'>, allocId: string, command: readonly string[], { tty }: { tty: boolean }): string[] {
   const entrypoint = task.Config.entrypoint as string[] | undefined;
   const launcher = entrypoint?.[0] === BUILDPACKS_LAUNCHER.entrypoint ? [BUILDPACKS_LAUNCHER.path] : [];
-  return ['nomad', 'alloc', 'exec', '-i', '-t', '-task', task.Name, allocId, ...launcher, ...command].join(' ');
+  return ['alloc', 'exec', '-i', tty ? '-t' : '-t=false', '-task', task.Name, allocId, ...launcher, ...command];
 }

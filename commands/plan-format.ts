@@ -1,5 +1,6 @@
 import type { AllocationMetric, DesiredUpdates, DiffType, FieldDiff, JobDiff, JobPlanResponse, ObjectDiff, TaskDiff, TaskGroupDiff } from './nomad-client';
-import { isSecretName, MASK } from './secrets';
+import { isSecretName } from '../config/secret-names';
+import { MASK } from './secrets';
 import type { TerraformSummary } from './terraform-plan';
 
 /** What a script reads from `npm run plan`'s exit status. */

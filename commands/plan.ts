@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnvironment } from '../config/load';
+import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain } from './cli';
 import { NomadClient, nomadConnection } from './nomad-client';
 import { EXIT, exitCode, formatPlan } from './plan-format';
@@ -10,7 +11,8 @@ import { collectSensitive, plannedJob, summarize } from './terraform-plan';
 
 const USAGE = `usage: npm run plan -- <environment>   (${ENVIRONMENT_NAMES})
 
-Prints what Terraform and Nomad would change, without changing anything.
+Prints what Terraform and Nomad would change, without changing anything. First checks that the
+Nomad token can do what a deploy does: if not, it says what the token lacks, and stops.
 Exit status: 0 no changes, 2 changes, 3 changes Nomad cannot place, 1 error, 130 interrupted.`;
 
 /**
@@ -29,14 +31,17 @@ export const planCommand: Command = {
     try {
       // Validated before the slow steps: a bad config fails in a second.
       const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd });
+      const nomad = new NomadClient(nomadConnection(environment.nomad, io.env));
+      // A token that could not deploy is refused before synth, as the deploy refuses it before it builds.
+      const token = await requireCapabilities(nomad, environment, deployNeeds(environment));
+      steps.progress(token.summary);
       const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
       const tf = terraformPlan(stackDir, steps);
       collectSensitive(tf, redactor);
       const summary = summarize(tf);
       const job = plannedJob(tf, () => synthesizedJobspec(stackDir, summary.job.address));
-      if (job.source === 'synthesized') steps.progress('the image digest is known only after the build: the job is planned with a placeholder image');
+      if (job.source === 'synthesized') steps.progress('the jobspec holds values known only after apply (a new image\'s digest, a new runtime config revision): the job is planned with placeholders');
 
-      const nomad = new NomadClient(nomadConnection(environment.nomad, io.env));
       steps.progress(`nomad plan of job '${job.document.Job.ID}' at ${nomad.connection.address}…`);
       const started = Date.now();
       const response = await nomad.plan(job.document);

@@ -5,14 +5,9 @@
  * whatever its value.
  */
 
-/** Names of fields, variables and keys that hold secrets: `auth[password]`, `NOMAD_TOKEN`, `DOCKER_REGISTRY_PASS`, `PG_CONN_STR`. */
-const SECRET_NAME = /(PASSWORD|PASSWD|PASS$|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY|CONN_STR)/i;
+import { isSecretName } from '../config/secret-names';
 
 export const MASK = '(sensitive value)';
-
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
-}
 
 export class Redactor {
   private readonly values = new Set<string>();

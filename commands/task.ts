@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Duration } from '../constructs/nomad/duration';
-import { variablePathOf } from '../constructs/nomad/api';
+import { isConnectSidecar, variablePathOf } from '../constructs/nomad/api';
+import { requireCapabilities } from './capabilities';
 import { type Command, CommandError, connect, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
 import type { NomadClient } from './nomad-client';
 import { NomadError } from './nomad-http';
-import { consoleCommand, isSidecar, oneOffJob } from './one-off-job';
+import { consoleCommand, oneOffJob, taskJobId } from './one-off-job';
 import { runToCompletion, withVariableCopy } from './run-to-completion';
 import { standInRequested } from './stand-in';
 
@@ -72,15 +73,17 @@ export const taskCommand: Command = {
     const { environment, nomad: client } = connect(parsed.environment, io);
     const standIn = standInRequested(io.env, environment.name);
     const jobId = environment.job.id;
+    // A token that cannot run it is refused before anything is registered, naming what it lacks.
+    await requireCapabilities(client, environment, ['task']);
     const group = parsed.group ?? environment.release?.group ?? environment.workers[0]!.name;
     const service = await client.job(jobId);
     if (!service) throw new CommandError(`job '${jobId}' is not registered at ${client.connection.address}: deploy it first (npm run deploy -- ${environment.name})`);
     const now = new Date();
-    const id = `${jobId}-task-${stamp(now)}-${randomBytes(2).toString('hex')}`;
+    const id = taskJobId(jobId, `${stamp(now)}-${randomBytes(2).toString('hex')}`);
     try {
       const variable = { from: variablePathOf(jobId), to: variablePathOf(id) };
       const document = oneOffJob(service, { id, group, command: parsed.command, variable, standIn });
-      const serviceTask = service.TaskGroups.find((g) => g.Name === group)!.Tasks.find((t) => !isSidecar(t))!;
+      const serviceTask = service.TaskGroups.find((g) => g.Name === group)!.Tasks.find((t) => !isConnectSidecar(t))!;
       say(`${parsed.command.join(' ')} in the shape of group '${group}' of job '${jobId}' (version ${service.Version}), image ${String(serviceTask.Config.image)}${standIn ? ' (stand-in: raw_exec)' : ''}, at ${client.connection.address}`);
 
       const stop = () => {

@@ -173,6 +173,8 @@ function resolveReference(reference: string, plan: TerraformPlan): string {
     const change = managed(plan).find((r) => r.type === type && r.name === name);
     const unknown = (change?.change.after_unknown as Record<string, unknown> | undefined)?.[key] === true;
     if (type === 'docker_registry_image' && key === 'sha256_digest' && (unknown || !change)) return DIGEST(name);
+    // A revision drawn anew (constructs/terraform/revision.ts): its value says nothing, only that it changes.
+    if (type === 'terraform_data' && key === 'id' && change && unknown) return `(new ${name}, known after apply)`;
     const value = (change?.change.after as Record<string, unknown> | null | undefined)?.[key];
     if (change && !unknown && isScalar(value)) return jsonStringContent(value);
     if (change && unknown) throw new Error(`the jobspec uses \${${reference}}, which is known only after apply`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redactor } from './secrets';
 import type { TerraformPlan } from './terraform-plan';
-import { terraformErrors } from './terraform-stream';
+import { streamed, terraformErrors } from './terraform-stream';
 
 /** Where progress goes (stderr) and how failures are told: through the redactor, always. */
 export interface Steps {
@@ -30,6 +30,22 @@ export function synthesize(projectDir: string, stack: string, steps: Steps): str
   const outdir = join(projectDir, 'cdktf.out');
   const { app } = JSON.parse(readFileSync(join(projectDir, 'cdktf.json'), 'utf8')) as { app: string };
   run('synth', app, [], { cwd: projectDir, shell: true, env: { ...steps.env, CDKTF_OUTDIR: outdir, DASHBOARD_STACK: stack } }, steps, { echoStderr: true });
+  return outdir;
+}
+
+/**
+ * The same synth, without blocking: into `outdir` (a deploy synthesizes beside the stack's
+ * directory while Terraform already plans the last synthesized stack), its stderr passed on.
+ */
+export async function synthesizeInto(projectDir: string, stack: string, outdir: string, steps: Steps): Promise<string> {
+  const { app } = JSON.parse(readFileSync(join(projectDir, 'cdktf.json'), 'utf8')) as { app: string };
+  const started = Date.now();
+  steps.progress('synth…');
+  const run = await streamed('sh', ['-c', app], { cwd: projectDir, env: { ...steps.env, CDKTF_OUTDIR: outdir, DASHBOARD_STACK: stack }, redactor: steps.redactor });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (run.status !== 0) throw new StepError(`synth failed (exit ${run.status ?? run.signal}, ${seconds}s):\n${indent(run.output.split('\n').slice(-60).join('\n'))}`);
+  for (const line of run.output.split('\n').filter(Boolean)) steps.progress(line);
+  steps.progress(`synth: done in ${seconds}s`);
   return outdir;
 }
 

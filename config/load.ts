@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import { type ContextDigest, hashBuildContext } from './build-context';
 import { describeIssues } from './issues';
 import type { EdgeInputs } from './edge';
-import { missingRuntimeConfig } from './runtime-config';
+import { emptyRuntimeConfig, missingRuntimeConfig } from './runtime-config';
 import { rubyVersionMismatches } from './ruby-version';
 import { local } from './local';
 import { OPERATOR_INPUT_OF, OperatorInputError } from './operator-inputs';
@@ -119,13 +119,17 @@ export function loadEnvironment(name: string, edge: EdgeInputs, options: LoadOpt
   return { ...environment, image: { ...image, contextHash: digest.sha256 } };
 }
 
-/** Missing runtime config items only warn: synth also runs where nothing is deployed (review, CI). */
+/** Missing or empty runtime config items only warn: synth also runs where nothing is deployed (review, CI). */
 function checkRuntimeConfig(name: string, environment: Environment, options: LoadOptions): void {
   const config = environment.runtimeConfig;
   if (!config) return;
   const missing = missingRuntimeConfig(config);
   if (missing.length > 0) {
     (options.warn ?? options.log)?.(`${name}: a deploy needs ${missing.join(', ')} in ${config.source} (DASHBOARD_CONFIG_DIR): synth goes on without them`);
+  }
+  const empty = emptyRuntimeConfig(config);
+  if (empty.length > 0) {
+    options.log?.(`${name}: ${empty.join(', ')} in ${config.source} (DASHBOARD_CONFIG_DIR) ${empty.length === 1 ? 'is' : 'are'} empty, and a deploy refuses an empty value: synth goes on`);
   }
 }
 

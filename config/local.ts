@@ -31,7 +31,7 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     image:
       prod.image.source === 'build'
         ? { ...prod.image, dockerfile: env.DASHBOARD_DOCKERFILE ?? DEFAULT_DOCKERFILE, daemon: localDaemon(edge) }
-        : prod.image,
+        : { ...prod.image, daemon: localDaemon(edge) },
     web: { ...prod.web, count: 1, resources: { cpu: 500, memoryMB: 1024 } },
     workers: prod.workers.map((w) => ({ ...w, resources: { cpu: 200, memoryMB: 512 } })),
     env: { ...prod.env, RAILS_ENV: 'development' },

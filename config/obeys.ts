@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Check } from '../constructs/nomad/rule';
+import type { Check } from '../constructs/core/rule';
 
 /**
  * A construct's value rule as a zod refinement: the schema refuses what the construct would,

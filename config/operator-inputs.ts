@@ -41,6 +41,7 @@ export function nomadConnection({ env }: EdgeInputs): Pick<EnvironmentInput['nom
 export const OPERATOR_INPUT_OF: Readonly<Record<string, string>> = {
   'image.reference': 'DASHBOARD_IMAGE',
   'image.runtime': 'DASHBOARD_IMAGE_RUNTIME',
+  'image.rollback': 'DASHBOARD_ROLLBACK_IMAGE',
   'image.context': 'DASHBOARD_SOURCE',
   'image.dockerfile': 'DASHBOARD_DOCKERFILE',
   'runtimeConfig.source': 'DASHBOARD_CONFIG_DIR',
@@ -53,19 +54,21 @@ export const DASHBOARD_DOCKERFILE = resolve(__dirname, 'dashboard.Dockerfile');
  * Where the image comes from. By default the Rails checkout is built: DASHBOARD_SOURCE names
  * it (else `defaultContext`, beside this repo). DASHBOARD_IMAGE names a prebuilt image by
  * digest instead (for example one `pack build` pushed); DASHBOARD_IMAGE_RUNTIME says whether
- * it is a buildpacks image (the default for prebuilt images) or a Dockerfile one ("direct").
+ * the image is a Dockerfile one ("direct", the default for both) or a buildpacks one.
+ * DASHBOARD_ROLLBACK_IMAGE (set by `npm run rollback`) points the job at an earlier digest.
  */
 export function imageSource({ env, cwd }: EdgeInputs, opts: { defaultContext: string; defaultDockerfile: string }): EnvironmentInput['image'] {
-  const runtime = env.DASHBOARD_IMAGE_RUNTIME as 'buildpacks' | 'direct' | undefined;
+  const runtime = env.DASHBOARD_IMAGE_RUNTIME ? (env.DASHBOARD_IMAGE_RUNTIME as 'buildpacks' | 'direct') : undefined;
+  const common = { ...(runtime ? { runtime } : {}), ...(env.DASHBOARD_ROLLBACK_IMAGE ? { rollback: env.DASHBOARD_ROLLBACK_IMAGE } : {}) };
   if (env.DASHBOARD_IMAGE) {
-    return { source: 'prebuilt', reference: env.DASHBOARD_IMAGE, ...(runtime ? { runtime } : {}) };
+    return { source: 'prebuilt', reference: env.DASHBOARD_IMAGE, ...common };
   }
   const context = env.DASHBOARD_SOURCE ?? opts.defaultContext;
   return {
     source: 'build',
     context: isAbsolute(context) ? context : resolve(cwd, context),
     dockerfile: env.DASHBOARD_DOCKERFILE ?? opts.defaultDockerfile,
-    ...(runtime ? { runtime } : {}),
+    ...common,
   };
 }
 

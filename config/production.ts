@@ -31,22 +31,17 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       ],
     },
     volumes: { rails: { source: 'rails', readOnly: false } },
+    // Group, task and service names, port, puma's workers and threads, the rest of the rolling
+    // update and the health check's timing are PumaGroup's defaults (PUMA_DEFAULTS).
     web: {
-      group: 'web',
-      task: 'rails_server',
-      service: 'puma',
       count: 2,
-      port: 5000,
-      workers: 2,
-      threads: { min: 1, max: 1 },
-      preload: true,
       // Pinned to node-railsweb by the rails volume, with sidekiq-default, redis and a sidecar each (cluster, below).
       resources: { cpu: 4400, memoryMB: 2800 },
       // Canary 0: the railsweb node has no room for a third puma beside two (README, "Safe rollouts").
-      update: { maxParallel: 1, minHealthyTime: '30s', healthyDeadline: '5m', progressDeadline: '10m', canary: 0, autoRevert: true },
+      update: { canary: 0 },
       // The Dashboard has no /up route yet (README, "Safe rollouts"): until it does, the public home
       // page, which the routes send every request without a signed-in session to (home#index).
-      healthCheck: { path: '/', interval: '10s', timeout: '5s' },
+      healthCheck: { path: '/' },
       mounts: [RAILS_SYSTEM],
     },
     workers: [
@@ -80,7 +75,7 @@ export function production(edge: EdgeInputs): EnvironmentInput {
       appRoot: '/workspace',
       files: ['config/application.yml', 'config/database.yml', 'config/secrets.yml'],
       env: ['SECRET_KEY_BASE'],
-      onChange: 'restart',
+      onChange: 'rollout',
     },
     env: {
       RAILS_ENV: 'production',

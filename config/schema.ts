@@ -1,17 +1,22 @@
 import { z } from 'zod';
-import { checkDigestReference } from '../constructs/image/container-image';
+import { checkContextHash } from '../constructs/image/built-image';
+import { checkDigestReference } from '../constructs/image/image-reference';
 import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 import { checkHttpCheck, checkServiceName, checkUpstreams, type HttpCheck } from '../constructs/nomad/connect';
 import { Constraint } from '../constructs/nomad/constraint';
 import { checkDuration, Duration } from '../constructs/nomad/duration';
-import { checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
+import { checkConnectGroupName, checkCount, checkGroupName, checkRollingUpdate, type RollingUpdate } from '../constructs/nomad/group';
+import { type ChangeAction, checkChangeAction } from '../constructs/nomad/runtime-config';
 import { checkDatacenters, checkJobId } from '../constructs/nomad/job';
-import { type Check, checkPort } from '../constructs/nomad/rule';
-import { checkCpu, checkEnvKey, checkMemoryMB, checkMountPath, checkTaskName } from '../constructs/nomad/task';
-import { checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
+import { type Check, checkAbsolutePath, checkPort } from '../constructs/core/rule';
+import { checkSignal } from '../constructs/nomad/runtime-config';
+import { checkEnvName } from '../constructs/nomad/env-name';
+import { checkCpu, checkMemoryMB, checkTaskName } from '../constructs/nomad/task';
+import { checkHostVolumeSource, checkVolumeName, Volume, type VolumeMountOptions } from '../constructs/nomad/volume';
 import { checkPumaThreads, checkPumaWorkers, PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { checkConcurrency, checkKillTimeout, checkQueues, checkShutdownTimeout, SIDEKIQ_DEFAULT_SHUTDOWN, SIDEKIQ_KILL_MARGIN, SIDEKIQ_UPDATE } from '../constructs/rails/sidekiq';
 import { obeys } from './obeys';
+import { isSecretName } from './secret-names';
 
 /**
  * What an environment of the Dashboard is: validated once, at the edge, before any construct
@@ -56,11 +61,20 @@ const placement = z
 const mount = z
   .object({
     volume: z.string().min(1),
-    path: z.string().superRefine(obeys(checkMountPath)),
+    path: z.string().superRefine(obeys(checkAbsolutePath)),
   })
   .strict();
 
 const imageRuntime = z.enum(['buildpacks', 'direct']);
+
+const daemon = z.object({ socket: z.string().superRefine(obeys(checkAbsolutePath)), notRunning: z.string().min(1) }).strict();
+
+/**
+ * A rollback (`npm run rollback`, DASHBOARD_ROLLBACK_IMAGE): the job runs this earlier image,
+ * while what the source made (the build and push in state, the release trigger) stays as it is,
+ * so the next deploy without it rolls forward. @default - the job runs the source's image
+ */
+const rollbackImage = z.string().superRefine(obeys(checkDigestReference)).optional();
 
 const image = z.discriminatedUnion('source', [
   z
@@ -71,18 +85,23 @@ const image = z.discriminatedUnion('source', [
       /** Relative to the context. */
       dockerfile: z.string().min(1).default(DEFAULT_DOCKERFILE),
       runtime: imageRuntime.default('direct'),
+      rollback: rollbackImage,
       /** Content hash of the context, computed by the loader; absent when the context is not on this machine. */
-      contextHash: z.string().regex(/^[a-f0-9]{64}$/).optional(),
+      contextHash: z.string().superRefine(obeys(checkContextHash)).optional(),
       platform: z.string().optional(),
       /** A Docker daemon on a unix socket that must be there when Terraform plans (the local environment's podman). */
-      daemon: z.object({ socket: z.string().startsWith('/', 'must be an absolute path'), notRunning: z.string().min(1) }).strict().optional(),
+      daemon: daemon.optional(),
     })
     .strict(),
   z
     .object({
       source: z.literal('prebuilt'),
       reference: z.string().superRefine(obeys(checkDigestReference)),
-      runtime: imageRuntime.default('buildpacks'),
+      /** One default for both sources: production's own image is a Dockerfile one; a buildpacks image says so. */
+      runtime: imageRuntime.default('direct'),
+      rollback: rollbackImage,
+      /** The Docker daemon, as for a build: Terraform reads with it what state holds of an image built before. */
+      daemon: daemon.optional(),
     })
     .strict(),
 ]);
@@ -140,7 +159,8 @@ const healthCheck = z
 /** The puma group. What is left out here is left to PumaGroup's own defaults (PUMA_DEFAULTS). */
 const web = z
   .object({
-    group: z.string().superRefine(obeys(checkGroupName)).optional(),
+    /** PumaGroup's group always has a Connect service. */
+    group: z.string().superRefine(obeys((name: string) => checkGroupName(name) ?? checkConnectGroupName(name))).optional(),
     task: z.string().superRefine(obeys(checkTaskName)).optional(),
     /** With the environment's serviceSuffix, its Consul service name. */
     service: z.string().optional(),
@@ -194,17 +214,26 @@ const worker = z
 const runtimeConfig = z
   .object({
     /** The operator's config directory (DASHBOARD_CONFIG_DIR), absolute: read by Terraform at plan time, never by synth's output. */
-    source: z.string().startsWith('/', 'must be an absolute path'),
+    source: z.string().superRefine(obeys(checkAbsolutePath)),
     /** The app's directory in the container: the buildpacks image's /workspace, or the Dockerfile's WORKDIR. */
-    appRoot: z.string().startsWith('/', 'must be an absolute path'),
+    appRoot: z.string().superRefine(obeys(checkAbsolutePath)),
     /** Files the app reads, relative to appRoot; the operator's copy is at the same relative path in `source`. */
     files: z.array(z.string().regex(/^[^/.][^\0]*$/, 'must be a path relative to appRoot, such as "config/application.yml"')).default([]),
     /** Environment variables the app reads; each value is the file `env/<NAME>` in `source`. */
-    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are letters, digits and "_"')).default([]),
-    /** What a changed value does to running tasks: restart them, or send them a signal. */
-    onChange: z.union([z.literal('restart'), z.object({ signal: z.string().regex(/^SIG[A-Z0-9]+$/, 'must be a signal name such as "SIGHUP"') }).strict()]).default('restart'),
+    env: z.array(z.string().superRefine(obeys(checkEnvName))).default([]),
+    /**
+     * What a changed value does: `rollout`, a new job version rolled out group by group (update
+     * strategy, health, auto-revert); `restart`, every task restarted at once; or a signal sent to
+     * every task at once (README, "Runtime configuration").
+     */
+    onChange: z.union([z.literal('rollout'), z.literal('restart'), z.object({ signal: z.string().superRefine(obeys(checkSignal)) }).strict()]).default('rollout'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const onChange: ChangeAction = typeof c.onChange === 'string' ? { mode: c.onChange } : { mode: 'signal', signal: c.onChange.signal };
+    const bad = checkChangeAction({ onChange, envNames: c.env });
+    if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['onChange'], message: bad });
+  });
 
 /**
  * The release step and one-off runs (README, "Release step", "One-off tasks"): batch jobs in
@@ -278,8 +307,6 @@ const state = z
   ])
   .default({ backend: 'local' });
 
-const SECRET_LOOKING = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE|CREDENTIAL|API_?KEY)/i;
-
 export const environmentSchema = z
   .object({
     name: dnsLabel,
@@ -289,7 +316,7 @@ export const environmentSchema = z
         address: z.string().url().optional(),
         region: z.string().min(1).optional(),
         namespace: z.string().min(1).optional(),
-        datacenters: z.array(z.string().min(1)).superRefine(obeys(checkDatacenters)),
+        datacenters: z.array(z.string()).superRefine(obeys(checkDatacenters)),
         /** A CA certificate file for the Nomad API (operators' NOMAD_CA_PATH). Not a secret. */
         caFile: z.string().min(1).optional(),
         skipVerify: z.boolean().optional(),
@@ -325,7 +352,7 @@ export const environmentSchema = z
     volumes: z
       .record(
         z.string().superRefine(obeys(checkVolumeName)),
-        z.object({ source: z.string().min(1), readOnly: z.boolean().default(false) }).strict(),
+        z.object({ source: z.string().superRefine(obeys(checkHostVolumeSource)), readOnly: z.boolean().default(false) }).strict(),
       )
       .transform((volumes) => Object.fromEntries(Object.entries(volumes).map(([name, v]) => [name, Volume.host(name, v)]))),
     web,
@@ -339,7 +366,7 @@ export const environmentSchema = z
     /** @default - a local file, with a 5m lock wait */
     state,
     /** The task environment of every process. Committed to git: never a secret. */
-    env: z.record(z.string().superRefine(obeys(checkEnvKey)), z.string()),
+    env: z.record(z.string().superRefine(obeys(checkEnvName)), z.string()),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -381,7 +408,7 @@ export const environmentSchema = z
       }
     }
     for (const key of Object.keys(e.env)) {
-      if (SECRET_LOOKING.test(key)) {
+      if (isSecretName(key)) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ['env', key],

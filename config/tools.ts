@@ -45,3 +45,6 @@ export const LOCAL_PORTS = {
   nomadHttp: Number(required('LOCAL_NOMAD_PORT_HTTP')),
   registry: Number(required('LOCAL_REGISTRY_PORT')),
 } as const;
+
+/** The oldest Terraform the program runs with: an older one on PATH makes `npm run tools` build its own. */
+export const TERRAFORM_MIN_VERSION = required('TERRAFORM_MIN_VERSION');

@@ -5,7 +5,9 @@ import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import type { Environment } from '../config/schema';
 import { encodeReleaseSettings, RELEASE_JOBSPEC_VARIABLE, RELEASE_SETTINGS_VARIABLE } from '../config/release-contract';
 import { PROVIDER_VERSIONS } from '../config/tools';
-import { ContainerImage, type IContainerImage } from '../constructs/image/container-image';
+import { configureDockerProvider } from '../constructs/image/built-image';
+import { ContainerImage } from '../constructs/image/container-image';
+import type { IContainerImage } from '../constructs/image/image-reference';
 import { ImageRuntime } from '../constructs/image/runtime';
 import { NomadJob } from '../constructs/nomad/job';
 import { variablePathOf } from '../constructs/nomad/api';
@@ -55,7 +57,10 @@ export class DashboardStack extends TerraformStack {
     } as { address: string });
     this.addOverride('terraform.required_providers.nomad.version', PROVIDER_VERSIONS.nomad);
 
-    this.image = this.buildImage(env);
+    // What the environment's source makes (built and pushed, or prebuilt) is what a release is
+    // run for; a rollback points the job at an earlier digest and leaves that source as it is.
+    const source = this.buildImage(env);
+    this.image = env.image.rollback ? ContainerImage.fromDigest(env.image.rollback, source.runtime) : source;
 
     const reachable = new NomadReachability(this, 'nomad_reachable').probe;
     const variablePath = variablePathOf(env.job.id);
@@ -72,7 +77,7 @@ export class DashboardStack extends TerraformStack {
           })
         : undefined;
     const pullAuth = variables && env.registry.pullAuth ? RegistryPullAuth.fromNomadVariable(variables) : undefined;
-    const release = this.releaseStep(env, props.projectDir, [reachable, ...(variables ? [variables.resource] : [])]);
+    const release = this.releaseStep(env, source, props.projectDir, [reachable, ...(variables ? [variables.resource] : [])]);
     this.job = new NomadJob(this, 'rails', {
       jobId: env.job.id,
       datacenters: env.nomad.datacenters,
@@ -172,7 +177,7 @@ export class DashboardStack extends TerraformStack {
    * job (README, "Release step"). It gets the jobspec about to be registered and the release
    * settings through its environment; Nomad's address and token it inherits from the deploy's.
    */
-  private releaseStep(env: Environment, projectDir: string | undefined, dependsOn: ITerraformDependable[]): ReleaseStep | undefined {
+  private releaseStep(env: Environment, source: IContainerImage, projectDir: string | undefined, dependsOn: ITerraformDependable[]): ReleaseStep | undefined {
     const config = env.release;
     if (!config || config.command === false) return undefined;
     if (projectDir === undefined || !isAbsolute(projectDir)) {
@@ -187,7 +192,8 @@ export class DashboardStack extends TerraformStack {
       nomad: { address, region, namespace, caFile, skipVerify },
     });
     return new ReleaseStep(this, 'release', {
-      trigger: this.image.reference,
+      // The source's image, not a rollback's: a rollback releases nothing, and rolling forward releases nothing again.
+      trigger: source.reference,
       command: 'node .ci/launch.cjs release',
       workingDir: projectDir,
       environment: {
@@ -205,9 +211,15 @@ export class DashboardStack extends TerraformStack {
   private buildImage(env: Environment): IContainerImage {
     const { image, registry } = env;
     const runtime = image.runtime === 'buildpacks' ? ImageRuntime.buildpacks() : ImageRuntime.direct();
-    if (image.source === 'prebuilt') return ContainerImage.fromDigest(image.reference, runtime);
     this.addOverride('terraform.required_providers.docker.version', PROVIDER_VERSIONS.docker);
+    if (image.source === 'prebuilt') {
+      // State may still hold the image an earlier deploy built and pushed: Terraform reads it with
+      // the build's provider settings, then drops it (keep_locally/keep_remotely: nothing is deleted).
+      configureDockerProvider(this, { registry, ...(image.daemon ? { daemon: image.daemon } : {}) });
+      return ContainerImage.fromDigest(image.reference, runtime);
+    }
     return ContainerImage.fromBuild(this, 'image', {
+      ...(image.rollback ? { keepAsInState: true } : {}),
       repository: `${registry.address}/${registry.repository}`,
       registry,
       context: image.context,
@@ -248,7 +260,7 @@ export class DashboardStack extends TerraformStack {
       variablePath,
       files: config.files.map((f) => ({ source: `${config.source}/${f}`, target: `${config.appRoot}/${f}` })),
       env: config.env.map((name) => ({ name, source: `${config.source}/env/${name}` })),
-      onChange: config.onChange === 'restart' ? { mode: 'restart' } : { mode: 'signal', signal: config.onChange.signal },
+      onChange: typeof config.onChange === 'string' ? { mode: config.onChange } : { mode: 'signal', signal: config.onChange.signal },
       missingSource: `Put it in ${config.source} (DASHBOARD_CONFIG_DIR; README, "Runtime configuration").`,
     });
   }

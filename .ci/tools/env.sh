@@ -16,6 +16,11 @@ case ":$PATH:" in
   *) export PATH="$DASHBOARD_TOOLS_DIR/bin:$PATH" ;;
 esac
 export TF_CLI_CONFIG_FILE="$DASHBOARD_TOOLS_DIR/terraform.rc"
+# Terraform's plugin cache, one per tools directory. cdktf otherwise sets ~/.terraform.d/plugin-cache,
+# which every tools directory of this user shares and which is keyed on the version only: a provider
+# built with other patches, or by another Go, at the same version would be taken from there.
+# install.sh empties a provider's entry here when it rebuilds it.
+export TF_PLUGIN_CACHE_DIR="$DASHBOARD_TOOLS_DIR/plugin-cache"
 # Where this file is: bash names it in BASH_SOURCE, zsh in %x (each read through eval, which
 # other shells never parse); a plain sh cannot say, so there it is read from the project root.
 if [ -n "${BASH_VERSION:-}" ]; then

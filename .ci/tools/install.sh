@@ -5,8 +5,8 @@
 #   - terraform (the one on PATH when >= 1.5, else built from its Go module);
 #   - Nomad, built from its Go module (MPL-2.0 1.6.x line);
 #   - Terraform providers hashicorp/nomad and kreuzwerker/docker, built from their
-#     release-tag source archives (../shared/providers) into a filesystem mirror,
-#     plus a Terraform CLI config using it;
+#     release-tag source archives (../shared/providers), with the patches in
+#     .ci/tools/patches applied, into a filesystem mirror, plus a Terraform CLI config using it;
 # Everything except the apt packages goes to
 #   ${DASHBOARD_TOOLS_DIR:-$HOME/.cache/dashboard-deploy-tools}
 # Versions and checksums come from config/tools.env. Every step runs even when an
@@ -28,13 +28,18 @@ NOMAD_VERSION="${NOMAD_VERSION#v}"
 # serve them at these versions.
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PROVIDER_SOURCES="${DASHBOARD_PROVIDER_SOURCES:-$REPO_ROOT/../shared/providers}"
+# Patches to a provider's source, applied before its build: <namespace>-<type>-<version>-*.patch,
+# in name order, `patch -p1` in the unpacked archive. Each file's header says what it changes.
+PATCHES="$REPO_ROOT/.ci/tools/patches"
 
 APT_PACKAGES=(podman docker-registry apache2-utils postgresql)
 
 MIRROR="$CACHE/mirror"
 STAMPS="$CACHE/stamps"
 LOGS="$CACHE/logs"
-mkdir -p "$CACHE/bin" "$MIRROR" "$STAMPS" "$LOGS"
+# The plugin cache .ci/tools/env.sh gives Terraform (TF_PLUGIN_CACHE_DIR): it must exist.
+PLUGIN_CACHE="$CACHE/plugin-cache"
+mkdir -p "$CACHE/bin" "$MIRROR" "$STAMPS" "$LOGS" "$PLUGIN_CACHE"
 
 # Go downloads and build cache live in the tools cache too; -modcacherw keeps
 # the module cache deletable with a plain rm -rf.
@@ -126,6 +131,7 @@ step_apt() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   command -v gcc >/dev/null || missing+=(gcc libc6-dev) # Nomad's build needs cgo
+  command -v patch >/dev/null || missing+=(patch)       # the provider patches
   if [[ ${#missing[@]} -eq 0 ]]; then
     echo "    all present: ${APT_PACKAGES[*]}"
     return 0
@@ -223,9 +229,19 @@ step_nomad() {
   echo "    $("$bin" version | tr '\n' ' ')"
 }
 
+# provider_patches NAMESPACE TYPE VERSION: the patch files for that provider, one a line, in order.
+provider_patches() {
+  local f
+  for f in "$PATCHES/$1-$2-$3-"*.patch; do
+    [[ -f $f ]] && printf '%s\n' "$f"
+  done
+  return 0
+}
+
 # step_provider NAMESPACE TYPE VERSION SHA256 LDFLAGS: builds a provider from its release-tag
-# source archive in $PROVIDER_SOURCES (checked against the sha256 in config/tools.env) into the
-# filesystem mirror. hashicorp/nomad 2.5.2 requires github.com/hashicorp/nomad v1.11, which is
+# source archive in $PROVIDER_SOURCES (checked against the sha256 in config/tools.env), with its
+# patches applied (their checksums are part of the stamp: a build without them is redone), into
+# the filesystem mirror. hashicorp/nomad 2.5.2 requires github.com/hashicorp/nomad v1.11, which is
 # neither open source nor served; it uses that module only for its HCL2 jobspec parser, never
 # for `json = true` jobspecs, so it is pointed at the MPL Nomad we build (shared/providers/README.md).
 step_provider() {
@@ -234,7 +250,12 @@ step_provider() {
   local archive="$PROVIDER_SOURCES/terraform-provider-$type-$version.tar.gz"
   local replace=""
   [[ $type != nomad ]] || replace="github.com/hashicorp/nomad=github.com/hashicorp/nomad@v$NOMAD_VERSION"
-  local stamp="$sha $replace $(go env GOVERSION) $ldflags"
+  local patches=() p patched=""
+  mapfile -t patches < <(provider_patches "$ns" "$type" "$version")
+  for p in "${patches[@]}"; do
+    patched+=" patch:$(basename "$p")=$(sha256sum <"$p" | cut -d' ' -f1)"
+  done
+  local stamp="$sha $replace $(go env GOVERSION) $ldflags$patched"
   if stamp_ok "$dest" "$ns-$type-$version" "$stamp"; then
     echo "    cached: $dest"
     return 0
@@ -261,6 +282,14 @@ step_provider() {
     echo "$archive is not $version: its CHANGELOG.md tops out at '${found:-nothing}'" >&2
     return 1
   fi
+  if [[ ${#patches[@]} -gt 0 ]] && ! command -v patch >/dev/null; then
+    echo "'patch' not found, needed for ${patches[*]#"$REPO_ROOT/"}: the apt step installs Debian's patch package (as root or with sudo)" >&2
+    return 1
+  fi
+  for p in "${patches[@]}"; do
+    echo "    applying ${p#"$REPO_ROOT/"}"
+    logged "$LOGS/$type-patch.log" patch -p1 --forward --batch -d "$work" -i "$p"
+  done
   if [[ -n $replace ]]; then
     echo "    go.mod: replace $replace (HCL2 parser only; unused for JSON jobspecs)"
     (cd "$work" && go mod edit -replace "$replace" &&
@@ -272,6 +301,17 @@ step_provider() {
     -ldflags "-s -w $ldflags" -o "$dest.tmp" .)
   mv "$dest.tmp" "$dest"
   rm -rf "$work"
+  # Terraform would go on linking the build it cached before this one.
+  rm -rf "$PLUGIN_CACHE/registry.terraform.io/$ns/$type/$version"
+  # This checkout's stacks keep the build they were initialised with (.terraform/providers) and its
+  # checksum (.terraform.lock.hcl), and Terraform goes on using that copy: drop both, so the next
+  # init takes this build from the mirror and locks it. (Other checkouts: README, "Tools".)
+  local stack
+  for stack in "$REPO_ROOT"/cdktf.out/stacks/*/; do
+    [[ -d $stack.terraform/providers/registry.terraform.io/$ns/$type/$version ]] || continue
+    rm -rf "$stack.terraform/providers/registry.terraform.io/$ns/$type/$version" "$stack.terraform.lock.hcl"
+    echo "    ${stack#"$REPO_ROOT/"}: dropped its copy of the earlier build and its lock file"
+  done
   echo "$stamp" >"$STAMPS/$ns-$type-$version"
   echo "    installed $dest"
 }
@@ -326,6 +366,11 @@ provider_step() {
     { compgen -G "$MIRROR/registry.terraform.io/$1/$2/$3/linux_amd64/terraform-provider-*" >/dev/null ||
       compgen -G "$MIRROR/registry.terraform.io/$1/$2/terraform-provider-$2_$3_linux_amd64.zip" >/dev/null; }; then
     log "$name: in the mirror (copied in, not built here)"
+    local p patches=()
+    mapfile -t patches < <(provider_patches "$1" "$2" "$3")
+    for p in "${patches[@]}"; do
+      log "    not applied to it: ${p#"$REPO_ROOT/"} (its header says what that leaves out)"
+    done
     return 0
   fi
   run_step "$name" step_provider "$@"

@@ -23,9 +23,9 @@ export async function benchNoopDeploy(print: (line: string) => void): Promise<vo
   const project = new Project(local.env);
   const stackDir = join(project.dir, 'cdktf.out/stacks/local');
   /** Runs a command in the checkout; its wall time in ms. */
-  const timed = (what: string, command: string, args: string[], cwd = project.dir, ok: number[] = [0]): number => {
+  const timed = (what: string, command: string, args: string[], cwd = project.dir, ok: number[] = [0], extra: Record<string, string> = {}): number => {
     const started = process.hrtime.bigint();
-    const r = spawnSync(command, args, { cwd, env: { ...project.env, CDKTF_OUTDIR: join(project.dir, 'cdktf.out') }, encoding: 'utf8' });
+    const r = spawnSync(command, args, { cwd, env: { ...project.env, CDKTF_OUTDIR: join(project.dir, 'cdktf.out'), ...extra }, encoding: 'utf8' });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     if (!ok.includes(r.status ?? -1)) throw new Error(`${what} exited ${r.status}:\n${r.stdout}${r.stderr}`);
     return ms;
@@ -35,10 +35,11 @@ export async function benchNoopDeploy(print: (line: string) => void): Promise<vo
     const before = { builds: local.builds(), pushes: local.pushes(), version: (await local.nomad.job('rails'))!.Version };
     const tf = project.env.TERRAFORM_BINARY_NAME ?? 'terraform';
     const paths = {
+      'npm run deploy -- local': () => timed('npm run deploy', 'npm', ['run', '--silent', 'deploy', '--', 'local', '--auto-approve']),
+      '  the same without npm': () => timed('the deploy command', 'node', ['.ci/launch.cjs', 'deploy', 'local', '--auto-approve']),
       'cdktf deploy local': () => timed('cdktf deploy', join(project.dir, 'node_modules/.bin/cdktf'), ['deploy', 'local', '--auto-approve']),
-      'commands/apply.sh local': () => timed('commands/apply.sh', join(project.dir, 'commands/apply.sh'), ['local', '--auto-approve']),
       'bare terraform plan (floor)': () => timed('terraform plan', tf, ['plan', '-input=false', '-detailed-exitcode'], stackDir),
-      '  of which synth (compiled app)': () => timed('synth', 'node', ['.ci/launch.cjs']),
+      '  synth of the one stack': () => timed('synth', 'node', ['.ci/launch.cjs'], project.dir, [0], { DASHBOARD_STACK: 'local' }),
       '  of which terraform init': () => timed('terraform init', tf, ['init', '-input=false'], stackDir),
       '  of which terraform plan': () => timed('terraform plan', tf, ['plan', '-input=false', '-detailed-exitcode', '-out=plan'], stackDir),
       '  terraform apply (plans, applies)': () => timed('terraform apply', tf, ['apply', '-input=false', '-auto-approve'], stackDir),

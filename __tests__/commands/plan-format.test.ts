@@ -110,8 +110,8 @@ describe("the scheduler's dry run", () => {
 describe('the Terraform line', () => {
   it('says whether the image is rebuilt, the job updated, and what else changes', () => {
     expect(formatTerraformSummary(summarize(terraformFixture('worker-memory')))).toBe("Terraform: image unchanged, job 'rails' updated, no other changes");
-    expect(formatTerraformSummary(summarize(terraformFixture('source-change')))).toBe("Terraform: image rebuilt and pushed, job 'rails' updated, no other changes");
-    expect(formatTerraformSummary(summarize(terraformFixture('first-no-docker-node')))).toBe("Terraform: image built and pushed, job 'rails' created, no other changes");
+    expect(formatTerraformSummary(summarize(terraformFixture('source-change')))).toBe("Terraform: image rebuilt and pushed, job 'rails' updated, other changes: terraform_data.release replaced");
+    expect(formatTerraformSummary(summarize(terraformFixture('first-no-docker-node')))).toBe("Terraform: image built and pushed, job 'rails' created, other changes: nomad_variable.job_variables created, terraform_data.release created, terraform_data.runtime_config_revision created");
     const withVariable: TerraformSummary = { ...summarize(terraformFixture('unchanged')), others: [{ address: 'nomad_variable.rails', action: 'update' }], changed: true };
     expect(formatTerraformSummary(withVariable)).toBe("Terraform: image unchanged, job 'rails' unchanged, other changes: nomad_variable.rails updated");
   });
@@ -141,15 +141,26 @@ describe('exit status', () => {
 });
 
 describe('credentials never reach the output', () => {
-  it('a changed pull password: the field is shown changed, its values masked', () => {
-    const nomad = JSON.stringify(nomadFixture('pull-password'));
-    // The recording does carry both passwords: the test is not vacuous.
-    expect(nomad).toContain(CANARY_PASSWORD);
-    expect(nomad).toContain(RECORDED_PASSWORD);
+  it('a changed pull password: the Nomad Variable is said to change, no value of it is printed, the jobspec holds none', () => {
+    const terraform = JSON.stringify(terraformFixture('pull-password'));
+    // The recording does carry both passwords (the variable's items): the test is not vacuous.
+    expect(terraform).toContain(CANARY_PASSWORD);
+    expect(terraform).toContain(RECORDED_PASSWORD);
+    // Nomad reads the credentials from the variable when it pulls: its plan of the job has neither.
+    expect(JSON.stringify(nomadFixture('pull-password'))).not.toMatch(new RegExp(`${CANARY_PASSWORD}|${RECORDED_PASSWORD}`));
     const text = report('pull-password');
-    expect(text).toContain(`+/- auth[password]: ${MASK} => ${MASK}`);
+    expect(text).toContain('other changes: nomad_variable.job_variables updated');
     expect(text).not.toContain(CANARY_PASSWORD);
     expect(text).not.toContain(RECORDED_PASSWORD);
+  });
+
+  it('a field whose name says it holds a secret is masked, whatever its value', () => {
+    const plan = nomadFixture('worker-memory');
+    const field = plan.Diff.TaskGroups!.find((g) => g.Name === 'sidekiq-long')!.Tasks!.find((t) => t.Name === 'sidekiq')!.Objects![0]!.Fields!.find((f) => f.Name === 'MemoryMB')!;
+    Object.assign(field, { Name: 'auth[password]', Old: 'old-unlisted-value', New: 'new-unlisted-value' });
+    const text = formatPlan(summarize(terraformFixture('worker-memory')), plan);
+    expect(text).toContain(`+/- auth[password]: ${MASK} => ${MASK}`);
+    expect(text).not.toMatch(/unlisted-value/);
   });
 
   it('a sensitive value under a harmless name is masked by value', () => {

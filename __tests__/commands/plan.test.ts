@@ -51,7 +51,13 @@ esac
     server = createServer((req: IncomingMessage, res) => {
       tokens.push(req.headers['x-nomad-token'] as string | undefined);
       req.resume();
-      req.on('end', () => res.end(JSON.stringify(nomadFixture(scenario))));
+      req.on('end', () => {
+        // The local environment's dev agent runs without ACLs: the token check asks, and is told so.
+        if (req.url?.startsWith('/v1/acl/token/self')) {
+          res.statusCode = 400;
+          res.end('ACL support disabled');
+        } else res.end(JSON.stringify(nomadFixture(scenario)));
+      });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     nomadAddr = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -97,15 +103,16 @@ esac
   it('a rebuilt image: planned from the synthesized jobspec, said on stderr', async () => {
     const r = await run('source-change');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('the image digest is known only after the build');
+    expect(r.stderr).toContain("known only after apply (a new image's digest, a new runtime config revision): the job is planned with placeholders");
   });
 
   it('canary credentials: the token reaches Nomad, and nothing printed holds a canary', async () => {
     const canaries = { NOMAD_TOKEN: 'c0ffee00-cafe-4bad-8a11-00000000c0de', TF_VAR_registry_pull_password: CANARY_PASSWORD, DOCKER_REGISTRY_PASS: 'canary-push-password-2b9' };
     const r = await run('pull-password', canaries);
     expect(r.code).toBe(2);
-    expect(tokens).toEqual([canaries.NOMAD_TOKEN]);
-    expect(r.stdout).toContain('auth[password]: (sensitive value) => (sensitive value)');
+    // The token check (ACLs are off: one question), then the plan.
+    expect(tokens).toEqual([canaries.NOMAD_TOKEN, canaries.NOMAD_TOKEN]);
+    expect(r.stdout).toContain('other changes: nomad_variable.job_variables updated');
     for (const secret of [...Object.values(canaries), RECORDED_PASSWORD]) expect(`${r.stdout}${r.stderr}`).not.toContain(secret);
   });
 

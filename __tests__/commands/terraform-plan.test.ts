@@ -59,14 +59,15 @@ describe('the job handed to Nomad', () => {
     expect(long.Constraints).toEqual([{ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' }]);
   });
 
-  it('when the image is rebuilt, the synthesized jobspec with a placeholder image, escapes undone, variables filled in', () => {
+  it("when the image is rebuilt, the synthesized jobspec with a placeholder image, escapes undone, Nomad's own ${…} intact", () => {
     const job = plannedJob(terraformFixture('source-change'), () => synthesizedJobspec('source-change'));
     expect(job.source).toBe('synthesized');
     const text = JSON.stringify(job.document);
     expect(text).not.toMatch(/\$\$\{|docker_registry_image|var\./);
     for (const group of job.document.Job.TaskGroups) {
-      expect(group.Tasks[0]!.Config.image).toMatch(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-bc12ded4e11d5591 \(to be built\)$/);
-      expect(group.Tasks[0]!.Config.auth).toEqual({ username: 'dashboard', password: RECORDED_PASSWORD });
+      expect(group.Tasks[0]!.Config.image).toMatch(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-[0-9a-f]{16} \(to be built\)$/);
+      // The pull credentials: read by the task's template from the Nomad Variable, never in the jobspec.
+      expect(group.Tasks[0]!.Config.auth).toEqual({ username: '${REGISTRY_PULL_USERNAME}', password: '${REGISTRY_PULL_PASSWORD}' });
     }
     expect(job.document.Job.TaskGroups.find((g) => g.Name === 'sidekiq-long')!.Constraints![0]!.LTarget).toBe('${node.unique.name}');
   });
@@ -107,21 +108,23 @@ describe("Terraform's template escapes", () => {
   it("another resource's attribute: its planned value when known, an error naming it when known only after apply", () => {
     const plan = terraformFixture('source-change');
     const job = plannedJob(plan, () => '{"Job": {"ID": "rails", "Meta": {"image": "${docker_image.image.name}"}}}');
-    expect(job.document.Job.Meta).toEqual({ image: expect.stringMatching(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-bc12ded4e11d5591$/) });
+    expect(job.document.Job.Meta).toEqual({ image: expect.stringMatching(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-[0-9a-f]{16}$/) });
     expect(() => plannedJob(plan, () => '{"Job": {"ID": "${docker_image.image.image_id}"}}')).toThrow('the jobspec uses ${docker_image.image.image_id}, which is known only after apply');
   });
 
   it('a variable value is spliced into the JSON string quoted', () => {
     const plan = terraformFixture('source-change');
     plan.variables!.registry_pull_password = { value: 'pa"ss\\word' };
-    const job = plannedJob(plan, () => synthesizedJobspec('source-change'));
-    expect(job.document.Job.TaskGroups[0]!.Tasks[0]!.Config.auth).toEqual({ username: 'dashboard', password: 'pa"ss\\word' });
+    const job = plannedJob(plan, () => '{"Job": {"ID": "rails", "Meta": {"password": "${var.registry_pull_password}"}}}');
+    expect(job.document.Job.Meta).toEqual({ password: 'pa"ss\\word' });
   });
 });
 
 describe('sensitive values of the plan', () => {
   it('sensitive variables are collected, others are not', () => {
-    const redactor = collectSensitive(terraformFixture('worker-memory'), new Redactor());
-    expect(redactor.redact(`user dashboard, password ${RECORDED_PASSWORD}`)).toBe('user dashboard, password (sensitive value)');
+    const plan = terraformFixture('worker-memory');
+    const socket = plan.variables!.docker_socket!.value as string;
+    const redactor = collectSensitive(plan, new Redactor());
+    expect(redactor.redact(`socket ${socket}, password ${RECORDED_PASSWORD}`)).toBe(`socket ${socket}, password (sensitive value)`);
   });
 });

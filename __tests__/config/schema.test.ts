@@ -5,7 +5,7 @@ import type { EnvironmentInput } from '../../config/schema';
 import { Duration } from '../../constructs/nomad/duration';
 import { Volume } from '../../constructs/nomad/volume';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FIXTURE_APP, FIXTURE_CONFIG, REPO_ROOT, fixtureEdge, jobOf, synthEnvironment } from '../support/synth';
@@ -111,16 +111,19 @@ describe('the parsed environment holds what the constructs take', () => {
   });
 
   it("a rolling update in the construct's shape: durations parsed, canaries promoted by Nomad, fields left out absent", () => {
-    expect(parsed().web.update).toStrictEqual({
+    const update = { maxParallel: 1, minHealthyTime: '30s', healthyDeadline: '5m', progressDeadline: '10m', canary: 0, autoRevert: true };
+    expect(parsed((e) => (e.web.update = update)).web.update).toStrictEqual({
       maxParallel: 1, minHealthyTime: Duration.seconds(30), healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10),
       canary: 0, autoPromote: false, autoRevert: true,
     });
+    expect(parsed().web.update).toStrictEqual({ canary: 0, autoPromote: false });
     expect(parsed((e) => (e.workers[0].update = { canary: 2 })).workers[0]!.update).toStrictEqual({ canary: 2, autoPromote: true });
     expect(parsed((e) => (e.workers[0].update = { progressDeadline: '6m' })).workers[0]!.update).toStrictEqual({ progressDeadline: Duration.minutes(6) });
   });
 
   it("a health check in PumaGroup's shape, fields left out absent", () => {
-    expect(parsed().web.healthCheck).toStrictEqual({ path: '/', interval: Duration.seconds(10), timeout: Duration.seconds(5) });
+    expect(parsed((e) => (e.web.healthCheck = { path: '/', interval: '10s', timeout: '5s' })).web.healthCheck).toStrictEqual({ path: '/', interval: Duration.seconds(10), timeout: Duration.seconds(5) });
+    expect(parsed().web.healthCheck).toStrictEqual({ path: '/' });
     expect(parsed((e) => (e.web.healthCheck = { path: '/up' })).web.healthCheck).toStrictEqual({ path: '/up' });
   });
 
@@ -193,10 +196,10 @@ describe('loadEnvironment', () => {
     expect(() => parseEnvironment({ ...production(fixtureEdge()), web: undefined }, 'production')).toThrow(/^invalid configuration for environment 'production':/);
   });
 
-  it('DASHBOARD_IMAGE switches to a prebuilt buildpacks image, with no build', () => {
+  it('DASHBOARD_IMAGE switches to a prebuilt image, run directly (a Dockerfile image) unless told otherwise, with no build', () => {
     const ref = `docker.wikiedu.org/wikiedu-web@sha256:${'f'.repeat(64)}`;
     const env = loadEnvironment('production', fixtureEdge({ DASHBOARD_IMAGE: ref }));
-    expect(env.image).toEqual({ source: 'prebuilt', reference: ref, runtime: 'buildpacks' });
+    expect(env.image).toEqual({ source: 'prebuilt', reference: ref, runtime: 'direct' });
   });
 
   it.each([
@@ -242,6 +245,30 @@ describe('runtime configuration at synth', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('empty items (nothing but white space) warn, naming each, and never print what a file holds', () => {
+    const dir = copyOfFixture();
+    try {
+      writeFileSync(join(dir, 'config/database.yml'), '');
+      writeFileSync(join(dir, 'env/SECRET_KEY_BASE'), ' \n\t\n');
+      writeFileSync(join(dir, 'config/secrets.yml'), 'production:\n  secret_key_base: canary-4410\n');
+      const logged: string[] = [];
+      loadEnvironment('production', fixtureEdge({ DASHBOARD_CONFIG_DIR: dir }), { log: (m) => logged.push(m) });
+      expect(logged).toEqual([`production: config/database.yml, env/SECRET_KEY_BASE in ${dir} (DASHBOARD_CONFIG_DIR) are empty, and a deploy refuses an empty value: synth goes on`]);
+      expect(logged.join('\n')).not.toContain('canary-4410');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a signal for a change when env vars are declared (Nomad: "cannot use signals with env var templates"), at onChange', () => {
+    const input = production(fixtureEdge()) as EnvironmentInput;
+    input.runtimeConfig = { ...input.runtimeConfig!, onChange: { signal: 'SIGHUP' } };
+    expect(() => parseEnvironment(input, 'production')).toThrow(
+      "runtimeConfig.onChange: onChange signal SIGHUP cannot reach env vars (SECRET_KEY_BASE): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'",
+    );
+    expect(() => parseEnvironment({ ...input, runtimeConfig: { ...input.runtimeConfig!, env: [] } }, 'production')).not.toThrow();
   });
 
   it('the default directory is runtime-config/ in this checkout, which git ignores', () => {

@@ -69,6 +69,10 @@ describe('BuiltImage', () => {
       triggers: { context_sha256: HASH },
       keep_remotely: true,
     });
+    // A new push runs before the last one is forgotten: when it fails, the pushed image stays in state.
+    expect(json.resource.docker_registry_image.image.lifecycle).toEqual({ create_before_destroy: true });
+    // The build's paths never replace the image (each operator's checkout lies elsewhere); its content hash does.
+    expect(json.resource.docker_image.image.lifecycle).toEqual({ create_before_destroy: true, ignore_changes: ['build'] });
     expect(image.reference).toContain('registry.example.org/app@');
   });
 
@@ -84,7 +88,7 @@ describe('BuiltImage', () => {
   });
 
   it('refuses a context hash that is not a hex digest', () => {
-    expect(() => synth({ contextHash: 'latest' })).toThrow(/contextHash must be a hex digest, got 'latest'/);
+    expect(() => synth({ contextHash: 'latest' })).toThrow(/contextHash must be a SHA-256 digest: 64 lower-case hex digits, got 'latest'/);
   });
 });
 
@@ -140,7 +144,35 @@ describe('DeployCheck', () => {
   const stack = () => new TerraformStack(Testing.app(), 'test');
 
   it('refuses a relative path', () => {
-    expect(() => DeployCheck.pathExists(stack(), 'x', { path: 'rel/path', message: 'Missing.' })).toThrow("deploy check 'x': path must be absolute, got 'rel/path'");
+    expect(() => DeployCheck.pathExists(stack(), 'x', { path: 'rel/path', message: 'Missing.' })).toThrow("deploy check 'x': path must be an absolute path, got 'rel/path'");
+  });
+
+  const conditions = (props: Parameters<typeof DeployCheck.pathExists>[2]) => {
+    const s = stack();
+    DeployCheck.pathExists(s, 'f', props);
+    return JSON.parse(Testing.synth(s)).variable.f.validation as Array<{ condition: string; error_message: string }>;
+  };
+
+  it('refuses an empty file before YAML parses it: the parse runs only on a file with content', () => {
+    const rules = conditions({ path: '/c/database.yml', message: 'Missing.', yaml: true, emptyMessage: 'Empty.' });
+    const blank = 'trimspace(replace(sensitive(file(var.f)), "/(?m)^[[:blank:]]*#.*$/", ""))';
+    expect(rules).toEqual([
+      { condition: '${try(fileexists(var.f), true)}', error_message: 'Missing.' },
+      { condition: `\${!try(${blank} == "", false)}`, error_message: 'Empty.' },
+      { condition: `\${try(${blank} != "", false) ? yamldecode(sensitive(file(var.f))) != null : true}`, error_message: 'Empty.' },
+    ]);
+  });
+
+  it('an env value file: empty is nothing but white space (a # is part of a value); no YAML rule', () => {
+    expect(conditions({ path: '/c/env/X', message: 'Missing.', emptyMessage: 'Empty.' })).toEqual([
+      { condition: '${try(fileexists(var.f), true)}', error_message: 'Missing.' },
+      { condition: '${!try(trimspace(sensitive(file(var.f))) == "", false)}', error_message: 'Empty.' },
+    ]);
+    expect(conditions({ path: '/run/docker.sock', message: 'Missing.' })).toHaveLength(1);
+  });
+
+  it('refuses an empty-file message Terraform would refuse', () => {
+    expect(() => DeployCheck.pathExists(stack(), 'x', { path: '/p', message: 'Missing.', emptyMessage: 'empty' })).toThrow(/got 'empty'/);
   });
 
   it('refuses a message Terraform would refuse (capital letter, full stop)', () => {

@@ -59,6 +59,10 @@ describe('Volume', () => {
   it('rejects a name Nomad cannot use', () => {
     expect(() => Volume.host('rails system')).toThrow(/volume name 'rails system'/);
   });
+
+  it('rejects an empty source (Nomad 1.6.3 VolumeRequest.Validate: "volume has an empty source")', () => {
+    expect(() => Volume.host('rails', { source: '' })).toThrow("volume 'rails': the host volume's source must not be empty");
+  });
 });
 
 describe('ConnectService', () => {
@@ -103,6 +107,9 @@ describe('ConnectService', () => {
     [{ port: 5000, httpCheck: { path: '/up', timeout: Duration.millis(500) } }, "service 'puma': check timeout must be at least 1s (Nomad's minimum), got 500ms"],
     [{ port: 5000, httpCheck: { path: '/up', interval: Duration.seconds(5), timeout: Duration.seconds(6) } }, "service 'puma': check timeout 6s must not be longer than its interval 5s"],
     [{ httpCheck: { path: '/up' } }, "service 'puma': an HTTP check needs the service's port, and the service has none"],
+    // Nomad 1.6.3 ServiceCheck.validateCommon parses the path as a URL: "http type must have valid http path".
+    [{ port: 5000, httpCheck: { path: '/up%zz' } }, 'service \'puma\': check path must be a URL path (no white space, \'%\' only before two hex digits), got "/up%zz"'],
+    [{ port: 5000, httpCheck: { path: '/health check' } }, 'service \'puma\': check path must be a URL path (no white space, \'%\' only before two hex digits), got "/health check"'],
   ])('rejects the check %j', (props, message) => {
     expect(() => new ConnectService({ name: 'puma', ...props })).toThrow(message);
   });
@@ -111,6 +118,18 @@ describe('ConnectService', () => {
     expect(
       () => new ConnectService({ name: 'puma', upstreams: [...upstreams, { service: 'memcache', localPort: 6379 }] }),
     ).toThrow("service 'puma': upstreams 'redis-sidekiq' and 'memcache' both bind local port 6379");
+  });
+
+  it('accepts a check path with escapes and a query', () => {
+    expect(() => new ConnectService({ name: 'puma', port: 5000, httpCheck: { path: '/up%20now?full=1' } })).not.toThrow();
+  });
+
+  it('rejects an upstream listed twice (Consul: "upstreams cannot contain duplicates of …")', () => {
+    expect(() => new ConnectService({ name: 'puma', upstreams: [...upstreams, { service: 'mariadb', localPort: 3307 }] })).toThrow("service 'puma': upstream 'mariadb' is listed twice");
+  });
+
+  it.each(['', 'Redis'])('rejects upstream service %j (Consul: "upstream destination name cannot be empty"; names are DNS labels)', (service) => {
+    expect(() => new ConnectService({ name: 'puma', upstreams: [{ service, localPort: 6379 }] })).toThrow(`service 'puma': upstream service name must be a DNS label`);
   });
 
   it.each([0, 70000, 1.5])('rejects local port %d', (port) => {

@@ -4,6 +4,7 @@ import { ConnectService } from '../../constructs/nomad/connect';
 import { Constraint } from '../../constructs/nomad/constraint';
 import { Duration } from '../../constructs/nomad/duration';
 import { TaskGroup } from '../../constructs/nomad/group';
+import { NomadJob } from '../../constructs/nomad/job';
 import { DockerTask, type DockerTaskProps } from '../../constructs/nomad/task';
 import { Volume } from '../../constructs/nomad/volume';
 import { IMAGE, newJob, validationErrors } from '../support/tree';
@@ -37,7 +38,9 @@ describe('DockerTask', () => {
     [{ resources: { cpu: 100, memoryMB: 0 } }, "task 'app': memoryMB must be a whole number of at least 10 (Nomad's minimum), got 0"],
     [{ resources: { cpu: 100, memoryMB: 128, memoryMaxMB: 64 } }, "task 'app': memoryMaxMB 64 must be a whole number no smaller than memoryMB 128"],
     [{ env: { 'BAD-KEY': 'x' } }, "task 'app': env key 'BAD-KEY' must be letters, digits and '_'"],
-    [{ name: 'a/b' }, "task 'a/b': a task name must not be empty or hold '/' or spaces"],
+    [{ name: 'a/b' }, "task 'a/b': a task name must not be empty or hold '/', '\\' or spaces"],
+    // Nomad 1.6.3 Task.Validate: "Task name cannot include slashes" (it checks both kinds).
+    [{ name: 'a\\b' }, "task 'a\\b': a task name must not be empty or hold '/', '\\' or spaces"],
     [{ command: [] }, 'a task command line needs at least the program to run'],
     [{ mounts: [{ volume: Volume.host('data'), path: 'data' }] }, "task 'app': volume 'data' mount path must be an absolute path, got 'data'"],
     [{ mounts: [{ volume: Volume.host('data', { readOnly: true }), path: '/data', readOnly: false }] }, "task 'app': volume 'data' is read-only and cannot be mounted read-write"],
@@ -174,6 +177,42 @@ describe('TaskGroup', () => {
     ]);
   });
 
+  it('refuses upper case in the name of a group with a Connect service, given or added (Nomad: "Consul Connect group … must not contain uppercase characters")', () => {
+    const { job } = newJob();
+    const message = "group 'Web': a group name must not hold upper-case letters (the group has a Consul Connect service)";
+    expect(() => new TaskGroup(job, 'a', { name: 'Web', services: [new ConnectService({ name: 'web' })] })).toThrow(message);
+    const plain = new TaskGroup(job, 'b', { name: 'Web' });
+    expect(() => plain.addService(new ConnectService({ name: 'web' }))).toThrow(message);
+  });
+
+  it('reports two services of a group whose upstreams bind one local port (Nomad: "Consul Connect services … using same address for upstreams")', () => {
+    const { stack, job } = newJob();
+    const group = new TaskGroup(job, 'g', {
+      name: 'g',
+      services: [
+        new ConnectService({ name: 'a', upstreams: [{ service: 'redis', localPort: 6379 }] }),
+        new ConnectService({ name: 'b', upstreams: [{ service: 'redis-cache', localPort: 6379 }] }),
+      ],
+    });
+    new DockerTask(group, 't', task());
+    expect(validationErrors(stack)).toContain("group 'g': upstream 'redis' of service 'a' and upstream 'redis-cache' of service 'b' both bind local port 6379");
+  });
+
+  it('reports an HTTP check on a dynamic port label (Nomad: "unable to determine local service port for service check"), not on a static one', () => {
+    const { stack, job } = newJob();
+    const check = { path: '/up' };
+    const group = new TaskGroup(job, 'web', {
+      name: 'web',
+      ports: [{ label: 'http' }, { label: 'admin', static: 9000 }],
+      update: { healthCheck: 'checks' },
+      services: [new ConnectService({ name: 'web', port: 'http', httpCheck: check }), new ConnectService({ name: 'web-admin', port: 'admin', httpCheck: check })],
+    });
+    new DockerTask(group, 't', task());
+    expect(validationErrors(stack)).toEqual([
+      "group 'web': service 'web' has an HTTP check on port label 'http', a dynamic port: Nomad exposes a check only on a port it knows at registration (a number, or a static port)",
+    ]);
+  });
+
   it('reports Connect services outside bridge networking', () => {
     const { stack, job } = newJob();
     const group = new TaskGroup(job, 'g', { name: 'g', networkMode: 'host', services: [new ConnectService({ name: 'g' })] });
@@ -208,6 +247,15 @@ describe('TaskGroup', () => {
     [{ update: { autoRevert: true, healthCheck: 'manual' as const } }, "group 'g': update auto_revert needs a health check Nomad runs ('checks' or 'task_states'), not 'manual'"],
     [{ ports: [{ label: 'http' }, { label: 'http' }] }, "group 'g': port label 'http' is defined twice"],
     [{ ports: [{ label: 'http', static: 70000 }] }, "group 'g': port 'http' static must be a whole number of at least 1 and at most 65535, got 70000"],
+    // Nomad 1.6.3 TaskGroup.validateNetworks: "Static port 8080 already reserved by taskgroup network:http".
+    [{ ports: [{ label: 'http', static: 8080 }, { label: 'admin', static: 8080 }] }, "group 'g': static port 8080 is reserved twice ('http' and 'admin')"],
+    // UpdateStrategy.Validate compares with Nomad's own default min_healthy_time (10s):
+    // "Minimum healthy time must be less than healthy deadline: 10s > 5s".
+    [{ update: { healthyDeadline: Duration.seconds(5), progressDeadline: Duration.seconds(20) } }, "group 'g': update min_healthy_time 10s (Nomad's default) must be shorter than healthy_deadline 5s"],
+    // And "Healthy deadline must be greater than zero" is the same rule at 0s.
+    [{ update: { healthyDeadline: Duration.seconds(0) } }, "group 'g': update min_healthy_time 10s (Nomad's default) must be shorter than healthy_deadline 0s"],
+    // UpdateStrategy.Validate: "Auto Promote requires a Canary count greater than zero".
+    [{ update: { autoPromote: true } }, "group 'g': update auto_promote needs canaries (a canary count greater than zero)"],
   ])('refuses %j: %s', (props, message) => {
     const { job } = newJob();
     expect(() => new TaskGroup(job, 'g', { name: 'g', ...props })).toThrow(message);
@@ -277,6 +325,13 @@ describe('NomadJob', () => {
       "job 'app': group name 'workers' is used twice",
       "job 'app': service name 'svc' is registered by two groups (Consul would merge them)",
     ]);
+  });
+
+  it('reports an update strategy in a batch job (Nomad 1.6.3 TaskGroup.Validate: "Job type \\"batch\\" does not allow update block")', () => {
+    const { stack } = newJob();
+    const job = new NomadJob(stack, 'once', { jobId: 'once', datacenters: ['dc1'], type: 'batch' });
+    new DockerTask(new TaskGroup(job, 'g', { name: 'g', update: { healthCheck: 'task_states' } }), 't', task());
+    expect(validationErrors(stack)).toContain("job 'once': group 'g' has an update strategy, which a batch job cannot have (it has no deployments)");
   });
 
   it('fails synth, naming the construct path and the rule', () => {

@@ -3,11 +3,11 @@ import { Annotations } from 'cdktf';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Image } from '@cdktf/provider-docker/lib/image';
 import { RegistryImage } from '@cdktf/provider-docker/lib/registry-image';
-import type { IContainerImage } from './container-image';
+import type { IContainerImage } from './image-reference';
 import type { ImageRuntime } from './runtime';
 import { DEFAULT_DOCKERFILE } from './dockerfile';
 import { DeployCheck } from '../terraform/deploy-check';
-import { isUnresolved } from '../nomad/tokens';
+import { rule } from '../core/rule';
 
 export interface BuiltImageProps {
   /** Where the image is pushed, without tag: `docker.wikiedu.org/wikiedu-web`. */
@@ -24,13 +24,29 @@ export interface BuiltImageProps {
   readonly runtime: ImageRuntime;
   /** @default - the daemon's platform */
   readonly platform?: string;
+  /**
+   * Terraform keeps the build and the push as they are in state (`ignore_changes = all`): no
+   * build, no push and the same digest, whatever the context holds now. For a rollback, where
+   * the job runs an earlier digest and the next plain deploy rolls forward from this state.
+   * @default false
+   */
+  readonly keepAsInState?: boolean;
 }
+
+/** The context's content hash, as config/build-context.ts computes it: the build's trigger and its tag. */
+export const checkContextHash = rule((hash: string) => /^[a-f0-9]{64}$/.test(hash), 'must be a SHA-256 digest: 64 lower-case hex digits');
 
 /**
  * Builds an image with the docker provider, pushes it to a registry and names it by the
  * pushed manifest's digest. An unchanged context means no build, no push and the same
  * digest; a changed one means a new tag, a new digest and so a new job version.
  * Pushed tags are kept in the registry, so a rollback can deploy any earlier digest.
+ *
+ * A new image replaces build and push create-before-destroy: the push that replaces the last one
+ * runs first, so when it fails (the registry is down) the pushed image stays in state, and so does
+ * the release step keyed on its digest; a deploy of that same source later pushes and releases
+ * nothing. (Destroy-first, the failed push left no image in state: the next deploy pushed it again
+ * and re-ran the release.) Destroying either is nothing but forgetting it (`keep_*`).
  */
 export class BuiltImage extends Construct implements IContainerImage {
   readonly reference: string;
@@ -42,15 +58,15 @@ export class BuiltImage extends Construct implements IContainerImage {
 
   constructor(scope: Construct, id: string, props: BuiltImageProps) {
     super(scope, id);
-    if (!isUnresolved(props.contextHash) && !/^[a-f0-9]{12,}$/.test(props.contextHash)) {
-      throw new Error(`image '${props.repository}': contextHash must be a hex digest, got '${props.contextHash}'`);
-    }
+    const badHash = checkContextHash(props.contextHash);
+    if (badHash) throw new Error(`image '${props.repository}': contextHash ${badHash}, got '${props.contextHash}'`);
     if (/[:@]/.test(props.repository.split('/').slice(1).join('/'))) {
       throw new Error(`image repository '${props.repository}' must not carry a tag or digest: the build sets the tag`);
     }
     this.runtime = props.runtime;
     this.taggedName = `${props.repository}:ctx-${props.contextHash.slice(0, 16)}`;
     const triggers = { context_sha256: props.contextHash };
+    const lifecycle = props.keepAsInState ? { ignoreChanges: 'all' as const } : {};
 
     this.image = new Image(this, 'build', {
       name: this.taggedName,
@@ -64,7 +80,7 @@ export class BuiltImage extends Construct implements IContainerImage {
       // The provider replaces the image when the build's paths change, and each operator's
       // checkout lies elsewhere: with shared state, a teammate's first deploy would rebuild and
       // re-release. What is in the context is the trigger (and the tag); where it lies is not.
-      lifecycle: { ignoreChanges: ['build'] },
+      lifecycle: { createBeforeDestroy: true, ignoreChanges: ['build'], ...lifecycle },
     });
     // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
     this.image.overrideLogicalId(id);
@@ -73,6 +89,7 @@ export class BuiltImage extends Construct implements IContainerImage {
       triggers,
       // Earlier digests stay pullable: they are what a rollback deploys.
       keepRemotely: true,
+      lifecycle: { createBeforeDestroy: true, ...lifecycle },
     });
     this.registryImage.overrideLogicalId(id);
     this.reference = `${props.repository}@${this.registryImage.sha256Digest}`;
@@ -94,9 +111,16 @@ export interface ImageBuildProps extends Omit<BuiltImageProps, 'contextHash'> {
   readonly daemon?: { readonly socket: string; readonly notRunning: string };
 }
 
-/** `ContainerImage.fromBuild`: the docker provider, the deploy checks and the build. */
-export function buildWithDockerProvider(scope: Construct, id: string, props: ImageBuildProps): IContainerImage {
-  const { registry, daemon, missingContext, contextHash, ...build } = props;
+/** Where the docker provider finds the daemon and the registry (ImageBuildProps). */
+export type DockerProviderProps = Pick<ImageBuildProps, 'registry' | 'daemon'>;
+
+/**
+ * The docker provider as a build uses it: the daemon (checked to be there before planning) and
+ * the registry login. Also what a stack that runs a prebuilt image needs while its state may
+ * still hold an image it built: Terraform reads what state holds with it, and without the
+ * login it fails with `Unable to get authConfig for registry`.
+ */
+export function configureDockerProvider(scope: Construct, { registry, daemon }: DockerProviderProps): void {
   const socket = daemon
     ? DeployCheck.pathExists(scope, 'docker_socket', { path: daemon.socket, message: daemon.notRunning })
     : undefined;
@@ -105,6 +129,12 @@ export function buildWithDockerProvider(scope: Construct, id: string, props: Ima
     ...(socket ? { host: `unix://${socket.value}` } : {}),
     registryAuth: [{ address: registry.plainHttp ? `http://${registry.address}` : registry.address }],
   });
+}
+
+/** `ContainerImage.fromBuild`: the docker provider, the deploy checks and the build. */
+export function buildWithDockerProvider(scope: Construct, id: string, props: ImageBuildProps): IContainerImage {
+  const { registry, daemon, missingContext, contextHash, ...build } = props;
+  configureDockerProvider(scope, { registry, ...(daemon ? { daemon } : {}) });
   if (!contextHash) {
     const named = build.dockerfile ?? DEFAULT_DOCKERFILE;
     // The Dockerfile in the context, or, for one kept outside it, the context directory itself.

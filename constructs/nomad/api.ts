@@ -42,6 +42,8 @@ export interface TaskGroup {
 export interface Task {
   Name: string;
   Driver: string;
+  /** What Nomad added the task for: `connect-proxy:<service>` for a Connect sidecar. Absent on the tasks a jobspec declares. */
+  Kind?: string;
   /**
    * Driver-specific configuration: its keys are the driver's own (lower snake case). What we
    * render for the docker driver is a `DockerDriverConfig`; what Nomad returns may hold more.
@@ -212,6 +214,14 @@ export interface ReschedulePolicy {
  */
 export function variablePathOf(jobId: string): string {
   return `nomad/jobs/${jobId}`;
+}
+
+/**
+ * True for the Connect sidecar task Nomad adds to a group with a Connect service
+ * (`connect-proxy-<service>`, of kind `connect-proxy:<service>`): it is in the jobs Nomad returns, never in a jobspec.
+ */
+export function isConnectSidecar(task: Task): boolean {
+  return (task.Kind ?? '').startsWith('connect-proxy:') || task.Name.startsWith('connect-proxy-');
 }
 
 /** The document `nomad job run -output` prints and the provider accepts with `json = true`. */

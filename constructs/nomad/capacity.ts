@@ -5,7 +5,7 @@
  * Pure: plain numbers in, a plan out.
  */
 
-/** What Nomad gives a Connect sidecar task (`connect-proxy-<service>`) unless the service says otherwise. */
+/** What Nomad gives a Connect sidecar task (see `isConnectSidecar` in api.ts) unless the service says otherwise. */
 export const CONNECT_SIDECAR_RESOURCES = { cpu: 250, memoryMB: 128 } as const;
 
 export interface Usage {

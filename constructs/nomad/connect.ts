@@ -1,6 +1,6 @@
 import type { ConsulUpstream, Service, ServiceCheck } from './api';
 import { Duration } from './duration';
-import { type Check, checkPort, rule } from './rule';
+import { type Check, checkPort, rule } from '../core/rule';
 
 export interface Upstream {
   /** The Consul service to reach. */
@@ -33,17 +33,23 @@ export interface ConnectServiceProps {
 export interface HttpCheck {
   /** The path, from '/': `/up`. */
   readonly path: string;
-  /** @default 10s */
+  /** @default HTTP_CHECK_DEFAULTS.interval (10s) */
   readonly interval?: Duration;
-  /** How long one request may take. @default 5s */
+  /** How long one request may take. @default HTTP_CHECK_DEFAULTS.timeout (5s) */
   readonly timeout?: Duration;
 }
+
+/** What an HTTP check leaves out is this. */
+export const HTTP_CHECK_DEFAULTS = { interval: Duration.seconds(10), timeout: Duration.seconds(5) } as const;
 
 const MIN_CHECK = Duration.seconds(1);
 
 /** Nomad's minimums (1s each), a path from '/', and a request that ends before the next starts. */
-export const checkHttpCheck: Check<HttpCheck> = ({ path, interval = Duration.seconds(10), timeout = Duration.seconds(5) }) => {
+export const checkHttpCheck: Check<HttpCheck> = ({ path, interval = HTTP_CHECK_DEFAULTS.interval, timeout = HTTP_CHECK_DEFAULTS.timeout }) => {
   if (!path.startsWith('/')) return `check path must start with '/', got '${path}'`;
+  // Nomad parses it as a URL ("http type must have valid http path"): a '%' starts an escape of two
+  // hex digits, and no white space or control character is in a request line.
+  if (/[\s\x00-\x1f\x7f]|%(?![0-9A-Fa-f]{2})/.test(path)) return `check path must be a URL path (no white space, '%' only before two hex digits), got ${JSON.stringify(path)}`;
   if (interval.toNanoseconds() < MIN_CHECK.toNanoseconds()) return `check interval must be at least ${MIN_CHECK} (Nomad's minimum), got ${interval}`;
   if (timeout.toNanoseconds() < MIN_CHECK.toNanoseconds()) return `check timeout must be at least ${MIN_CHECK} (Nomad's minimum), got ${timeout}`;
   if (timeout.toNanoseconds() > interval.toNanoseconds()) return `check timeout ${timeout} must not be longer than its interval ${interval}`;
@@ -56,10 +62,19 @@ export const checkServiceName = rule(
   "must be a DNS label: lower-case letters, digits and '-', at most 63 characters",
 );
 
-/** Each upstream binds its own local port, and a real one. */
+/**
+ * Each upstream is a service Consul can name, reached once, on its own local port, a real one.
+ * Consul refuses a nameless upstream ("upstream destination name cannot be empty") and a service
+ * listed twice ("upstreams cannot contain duplicates of …").
+ */
 export const checkUpstreams: Check<readonly Upstream[]> = (upstreams) => {
   const seen = new Map<number, string>();
+  const services = new Set<string>();
   for (const u of upstreams) {
+    const badName = checkServiceName(u.service);
+    if (badName) return `upstream service name ${badName}, got '${u.service}'`;
+    if (services.has(u.service)) return `upstream '${u.service}' is listed twice`;
+    services.add(u.service);
     const badPort = checkPort(u.localPort);
     if (badPort) return `upstream '${u.service}' local port ${badPort}, got ${u.localPort}`;
     const other = seen.get(u.localPort);
@@ -125,8 +140,8 @@ export class ConnectService {
             Path: this.httpCheck.path,
             // Bridge mode: without Expose the Consul agent's request would go to the sidecar, which wants mTLS.
             Expose: true,
-            Interval: (this.httpCheck.interval ?? Duration.seconds(10)).toNanoseconds(),
-            Timeout: (this.httpCheck.timeout ?? Duration.seconds(5)).toNanoseconds(),
+            Interval: (this.httpCheck.interval ?? HTTP_CHECK_DEFAULTS.interval).toNanoseconds(),
+            Timeout: (this.httpCheck.timeout ?? HTTP_CHECK_DEFAULTS.timeout).toNanoseconds(),
           },
         ]
       : [];

@@ -1,5 +1,5 @@
 import type { Nanoseconds } from './api';
-import { rule } from './rule';
+import { rule } from '../core/rule';
 
 const UNIT_NS = { ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 } as const;
 type Unit = keyof typeof UNIT_NS;

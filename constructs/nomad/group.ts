@@ -3,12 +3,13 @@ import type { GroupDemand } from './capacity';
 import type { NetworkResource, Port, TaskGroup as TaskGroupJson, UpdateStrategy, VolumeRequest } from './api';
 import type { ConnectService } from './connect';
 import type { Constraint } from './constraint';
-import { constructError } from './construct-error';
-import { duplicates } from './duplicates';
+import { constructError } from '../core/construct-error';
+import { duplicates } from '../core/duplicates';
 import { Duration } from './duration';
 import { DockerTask } from './task';
 import type { Volume } from './volume';
-import { checkPort, rule, wholeNumber } from './rule';
+import { checkPort, rule, wholeNumber } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 
 export interface GroupPort {
   /** The label tasks and services use. */
@@ -24,9 +25,9 @@ export interface RollingUpdate {
   readonly maxParallel?: number;
   /** How long an allocation must be healthy before the next is replaced. @default - Nomad's 10s */
   readonly minHealthyTime?: Duration;
-  /** @default - Nomad's 5m */
+  /** @default - Nomad's, NOMAD_UPDATE_DEFAULTS.healthyDeadline (5m) */
   readonly healthyDeadline?: Duration;
-  /** @default - Nomad's 10m */
+  /** @default - Nomad's, NOMAD_UPDATE_DEFAULTS.progressDeadline (10m) */
   readonly progressDeadline?: Duration;
   /** Go back to the last stable version when the deployment fails. @default - Nomad's false */
   readonly autoRevert?: boolean;
@@ -67,9 +68,15 @@ export interface TaskGroupProps {
   readonly shutdownDelay?: Duration;
 }
 
-const NOMAD_DEFAULTS = { healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) };
+/** What Nomad takes for a rolling update's times that the jobspec leaves out. */
+export const NOMAD_UPDATE_DEFAULTS = { minHealthyTime: Duration.seconds(10), healthyDeadline: Duration.minutes(5), progressDeadline: Duration.minutes(10) } as const;
 
 export const checkGroupName = rule((name: string) => /^[^\s/]+$/.test(name), "must not be empty or hold '/' or spaces");
+/**
+ * A group with a Connect service: Nomad refuses upper case in its name ("Consul Connect group … with
+ * service … must not contain uppercase characters"; Consul assumes lower case without checking).
+ */
+export const checkConnectGroupName = rule((name: string) => name === name.toLowerCase(), 'must not hold upper-case letters (the group has a Consul Connect service)');
 export const checkCount = wholeNumber({ min: 0 });
 export const checkMaxParallel = wholeNumber({ min: 1 });
 export const checkCanary = wholeNumber({ min: 0 });
@@ -79,10 +86,12 @@ export function checkRollingUpdate(update: RollingUpdate): string | undefined {
   const maxParallel = update.maxParallel ?? 1;
   const badParallel = checkMaxParallel(maxParallel);
   if (badParallel) return `update max_parallel ${badParallel}, got ${maxParallel}`;
-  const healthy = update.healthyDeadline ?? NOMAD_DEFAULTS.healthyDeadline;
-  const progress = update.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
-  if (update.minHealthyTime && update.minHealthyTime.toNanoseconds() >= healthy.toNanoseconds()) {
-    return `update min_healthy_time ${update.minHealthyTime} must be shorter than healthy_deadline ${healthy}`;
+  const healthy = update.healthyDeadline ?? NOMAD_UPDATE_DEFAULTS.healthyDeadline;
+  const progress = update.progressDeadline ?? NOMAD_UPDATE_DEFAULTS.progressDeadline;
+  // Nomad fills in its default before it compares ("Minimum healthy time must be less than healthy deadline").
+  const minHealthy = update.minHealthyTime ?? NOMAD_UPDATE_DEFAULTS.minHealthyTime;
+  if (minHealthy.toNanoseconds() >= healthy.toNanoseconds()) {
+    return `update min_healthy_time ${minHealthy}${update.minHealthyTime ? '' : " (Nomad's default)"} must be shorter than healthy_deadline ${healthy}`;
   }
   if (progress.toNanoseconds() !== 0 && progress.toNanoseconds() <= healthy.toNanoseconds()) {
     return `update progress_deadline ${progress} must be longer than healthy_deadline ${healthy}`;
@@ -90,6 +99,10 @@ export function checkRollingUpdate(update: RollingUpdate): string | undefined {
   const canary = update.canary ?? 0;
   const badCanary = checkCanary(canary);
   if (badCanary) return `update canary ${badCanary}, got ${canary}`;
+  if (canary === 0 && update.autoPromote) {
+    // Nomad: "Auto Promote requires a Canary count greater than zero".
+    return 'update auto_promote needs canaries (a canary count greater than zero)';
+  }
   if (canary > 0 && !update.autoPromote) {
     return `update canary ${canary} needs auto_promote: without it the deployment waits for 'nomad deployment promote', and a deploy with it`;
   }
@@ -122,7 +135,8 @@ export class TaskGroup extends Construct {
     if (badPorts) throw constructError(this, `${where}: ${badPorts}`);
     this.groupName = props.name;
     this.constraints = [...(props.constraints ?? [])];
-    this.services = [...(props.services ?? [])];
+    this.services = [];
+    for (const service of props.services ?? []) this.addService(service);
     this.node.addValidation({ validate: () => this.validateChildren() });
   }
 
@@ -131,6 +145,8 @@ export class TaskGroup extends Construct {
   }
 
   addService(service: ConnectService): void {
+    const badName = checkConnectGroupName(this.groupName);
+    if (badName) throw constructError(this, `group '${this.groupName}': a group name ${badName}`);
     this.services.push(service);
   }
 
@@ -159,9 +175,14 @@ export class TaskGroup extends Construct {
     return byName;
   }
 
+  /** True when the group sets an update strategy (Nomad allows one in service jobs only). */
+  get hasUpdate(): boolean {
+    return this.props.update !== undefined;
+  }
+
   /** How long Nomad lets the group's deployment go without an allocation turning healthy before it fails it. */
   get progressDeadline(): Duration {
-    return this.props.update?.progressDeadline ?? NOMAD_DEFAULTS.progressDeadline;
+    return this.props.update?.progressDeadline ?? NOMAD_UPDATE_DEFAULTS.progressDeadline;
   }
 
   /** What the group asks of a node, for the capacity plan: its tasks, one sidecar per Connect service, volumes and excluded nodes. */
@@ -224,6 +245,15 @@ export class TaskGroup extends Construct {
         errors.push(`${where}: service '${service.name}' uses port label '${service.port}', which the group network does not define (defined: ${known})`);
       }
     }
+    // A check exposed past the sidecar needs the port the service listens on at registration: a
+    // number, or the label of a static port. Nomad: "unable to determine local service port for
+    // service check …" (job_endpoint_hook_expose_check.go).
+    for (const service of this.services.filter((s) => s.hasChecks && s.port !== undefined && !s.portIsNumber)) {
+      const port = (this.props.ports ?? []).find((p) => p.label === service.port);
+      if (port && port.static === undefined) {
+        errors.push(`${where}: service '${service.name}' has an HTTP check on port label '${service.port}', a dynamic port: Nomad exposes a check only on a port it knows at registration (a number, or a static port)`);
+      }
+    }
     // In bridge mode the group shares one network namespace: an upstream cannot bind the port a service listens on.
     for (const service of this.services.filter((s) => s.portIsNumber)) {
       for (const other of this.services) {
@@ -245,6 +275,15 @@ export class TaskGroup extends Construct {
     if (this.props.update && (health ?? 'checks') === 'checks' && !this.services.some((s) => s.hasChecks)) {
       errors.push(`${where}: update health_check '${health ?? 'checks'}' (${health ? 'set' : "Nomad's default"}), but no service of the group has a check: use 'task_states' or add a check`);
     }
+    // Nomad: "Consul Connect services … and … in group … using same address for upstreams".
+    const listeners = new Map<number, string>();
+    for (const service of this.services) {
+      for (const [port, upstream] of service.boundPorts) {
+        const other = listeners.get(port);
+        if (other !== undefined) errors.push(`${where}: ${other} and upstream '${upstream}' of service '${service.name}' both bind local port ${port}`);
+        else listeners.set(port, `upstream '${upstream}' of service '${service.name}'`);
+      }
+    }
     if (this.services.length > 0 && (this.props.networkMode ?? 'bridge') !== 'bridge') {
       errors.push(`${where}: Consul Connect services need network mode 'bridge', got '${this.props.networkMode}'`);
     }
@@ -260,6 +299,9 @@ export class TaskGroup extends Construct {
 function checkPorts(ports: readonly GroupPort[]): string | undefined {
   const [twice] = duplicates(ports.map((p) => p.label));
   if (twice !== undefined) return `port label '${twice}' is defined twice`;
+  // Nomad: "Static port … already reserved by …".
+  const [reserved] = duplicates(ports.flatMap((p) => (p.static === undefined || isUnresolved(p.static) ? [] : [String(p.static)])));
+  if (reserved !== undefined) return `static port ${reserved} is reserved twice (${ports.filter((p) => String(p.static) === reserved).map((p) => `'${p.label}'`).join(' and ')})`;
   for (const p of ports) {
     for (const [key, value] of [['to', p.to], ['static', p.static]] as const) {
       const bad = value === undefined ? undefined : checkPort(value);

@@ -3,19 +3,20 @@ import { type ITerraformDependable, Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
 import type { Job, JobDocument } from './api';
 import { type CapacityPlan, type Cluster, planCapacity } from './capacity';
-import { constructError } from './construct-error';
-import { duplicates } from './duplicates';
+import { constructError } from '../core/construct-error';
+import { duplicates } from '../core/duplicates';
 import type { Duration } from './duration';
 import { TaskGroup } from './group';
 import { terraformText } from './terraform-escape';
-import { rule } from './rule';
-import { isUnresolved } from './tokens';
+import { rule } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 
 export const checkJobId = rule(
   (id: string) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id),
   "must start with a letter or digit and hold only letters, digits, '_', '.' and '-'",
 );
-export const checkDatacenters = rule((dcs: readonly string[]) => dcs.length > 0, 'must name at least one datacenter');
+/** Nomad: "Missing job datacenters", "Job datacenter must be non-empty string". */
+export const checkDatacenters = rule((dcs: readonly string[]) => dcs.length > 0 && dcs.every((dc) => dc !== ''), 'must name at least one datacenter, and no empty one');
 
 export interface NomadJobProps {
   /** The job ID. Changing it registers a second job beside the first. */
@@ -127,6 +128,10 @@ export class NomadJob extends Construct {
     for (const name of duplicates(groups.map((g) => g.groupName))) errors.push(`${where}: group name '${name}' is used twice`);
     for (const name of duplicates(groups.flatMap((g) => [...new Set(g.serviceNames)]))) {
       errors.push(`${where}: service name '${name}' is registered by two groups (Consul would merge them)`);
+    }
+    // Nomad: "Job type \"batch\" does not allow update block".
+    for (const g of this.props.type === 'batch' ? groups.filter((g) => g.hasUpdate) : []) {
+      errors.push(`${where}: group '${g.groupName}' has an update strategy, which a batch job cannot have (it has no deployments)`);
     }
     const wait = this.props.waitForDeployment;
     for (const g of wait ? groups : []) {

@@ -1,6 +1,10 @@
 import { Construct } from 'constructs';
 import type { DockerMount, Template } from './api';
+import { checkEnvName } from './env-name';
+import { checkAbsolutePath, rule } from '../core/rule';
 import { DeployCheck } from '../terraform/deploy-check';
+import { Revision } from '../terraform/revision';
+import type { Check } from '../core/rule';
 
 /** A file the app reads, rendered from a Nomad Variable item into the task. */
 export interface RuntimeFile {
@@ -17,8 +21,17 @@ export interface RuntimeEnv {
   readonly source: string;
 }
 
-/** What Nomad does to a running task when one of its values changes. */
-export type ChangeAction = { readonly mode: 'restart' } | { readonly mode: 'signal'; readonly signal: string };
+/**
+ * What a change of a value does to the running tasks.
+ * - `restart`: Nomad restarts every task that renders it, all at once, in the same job version.
+ * - `signal`: Nomad sends every such task the signal, all at once.
+ * - `rollout`: nothing, to the running tasks (templates `change_mode = "noop"`); each task carries a
+ *   revision in its meta (`runtime_config_revision`, a random id drawn anew when a value changes),
+ *   so the change is a new job version that Nomad rolls out group by group like a new image: its
+ *   update strategy, health checks and auto-revert. A revert brings back the job, not the values:
+ *   the variable holds the new ones until the next deploy.
+ */
+export type ChangeAction = { readonly mode: 'restart' } | { readonly mode: 'signal'; readonly signal: string } | { readonly mode: 'rollout' };
 
 export interface RuntimeConfigProps {
   /** The Nomad Variable the items are stored in; the tasks must be able to read it (`nomad/jobs/<job>`). */
@@ -27,23 +40,32 @@ export interface RuntimeConfigProps {
   readonly files?: readonly RuntimeFile[];
   /** @default [] */
   readonly env?: readonly RuntimeEnv[];
-  /** @default { mode: 'restart' } */
+  /** @default { mode: 'rollout' } - a change is a new job version, rolled out group by group */
   readonly onChange?: ChangeAction;
   /** What to do about a missing source, one sentence: "Put it in DIR (see README)." */
   readonly missingSource: string;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SIGNAL = /^SIG[A-Z0-9]+$/;
+/**
+ * A signal cannot tell a task of new env vars: a task reads them when it starts, and Nomad refuses a
+ * signal on a template that sets them ("cannot use signals with env var templates").
+ */
+export const checkChangeAction: Check<{ readonly onChange: ChangeAction; readonly envNames: readonly string[] }> = ({ onChange, envNames }) =>
+  onChange.mode === 'signal' && envNames.length > 0
+    ? `onChange signal ${onChange.signal} cannot reach env vars (${envNames.join(', ')}): a task reads them when it starts, and Nomad refuses a signal on their template; use 'rollout' or 'restart'`
+    : undefined;
+
+/** What Nomad sends a task whose values changed, when it is not restarted. */
+export const checkSignal = rule((signal: string) => /^SIG[A-Z0-9]+$/.test(signal), "must be a signal name such as 'SIGHUP'");
 
 /**
  * An app's runtime configuration (config files and environment variables, secrets among them),
  * kept out of the image, the jobspec and the synth output. Terraform reads each source when it
  * plans and stores it as an item of a Nomad Variable; every task renders the items with templates,
  * files into `secrets/` bind-mounted read-only where the app reads them, env vars into its
- * environment. A changed value changes the variable, not the jobspec: the tasks restart (or get
- * a signal) with the same job version. A missing source, or a YAML file that does not parse, stops
- * a deploy before anything is applied, naming it (and the line).
+ * environment. A changed value changes the variable and, by default, the tasks' revision: a new
+ * job version, rolled out (see ChangeAction). A missing or empty source (nothing but white space), or a
+ * YAML file that does not parse, stops a deploy before anything is applied, naming it (and the line).
  */
 export class RuntimeConfig extends Construct {
   /** The variable items, by key: Terraform expressions, read at plan time. */
@@ -52,15 +74,20 @@ export class RuntimeConfig extends Construct {
   private readonly files: ReadonlyArray<RuntimeFile & { key: string }>;
   private readonly env: ReadonlyArray<RuntimeEnv & { key: string }>;
   private readonly onChange: ChangeAction;
+  /** With `rollout`: the revision of the items, a Terraform reference. */
+  private readonly revision?: Revision;
 
   constructor(scope: Construct, id: string, props: RuntimeConfigProps) {
     super(scope, id);
     const where = `runtime config '${this.node.path}'`;
     this.variablePath = props.variablePath;
-    this.onChange = props.onChange ?? { mode: 'restart' };
-    if (this.onChange.mode === 'signal' && !SIGNAL.test(this.onChange.signal)) {
-      throw new Error(`${where}: onChange signal '${this.onChange.signal}' must be a signal name such as 'SIGHUP'`);
+    this.onChange = props.onChange ?? { mode: 'rollout' };
+    if (this.onChange.mode === 'signal') {
+      const badSignal = checkSignal(this.onChange.signal);
+      if (badSignal) throw new Error(`${where}: onChange signal '${this.onChange.signal}' ${badSignal}`);
     }
+    const badChange = checkChangeAction({ onChange: this.onChange, envNames: (props.env ?? []).map((e) => e.name) });
+    if (badChange) throw new Error(`${where}: ${badChange}`);
     const items: Record<string, string> = {};
     const keyOwner = new Map<string, string>();
     const claim = (key: string, owner: string) => {
@@ -70,32 +97,44 @@ export class RuntimeConfig extends Construct {
     };
     this.files = (props.files ?? []).map((file) => {
       for (const [what, path] of [['source', file.source], ['target', file.target]] as const) {
-        if (!path.startsWith('/')) throw new Error(`${where}: file ${what} must be an absolute path, got '${path}'`);
+        const badPath = checkAbsolutePath(path);
+        if (badPath) throw new Error(`${where}: file ${what} ${badPath}, got '${path}'`);
       }
       const name = file.target.split('/').pop()!;
       const key = `file_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
       claim(key, `file '${file.target}'`);
+      const yaml = /\.ya?ml$/.test(name);
       const check = DeployCheck.pathExists(this, `config_${key}`, {
         path: file.source,
         message: `There is no ${name} at ${file.source} (the app reads it at ${file.target}). ${props.missingSource}`,
-        yaml: /\.ya?ml$/.test(name),
+        yaml,
+        emptyMessage: `The file ${name} at ${file.source} is empty (nothing but white space${yaml ? ' and comments' : ''}): the app would read nothing at ${file.target}. ${props.missingSource}`,
       });
       items[key] = check.fileText();
       return { ...file, key };
     });
     this.env = (props.env ?? []).map((variable) => {
-      if (!ENV_NAME.test(variable.name)) throw new Error(`${where}: env name '${variable.name}' must be letters, digits and '_', not starting with a digit`);
-      if (!variable.source.startsWith('/')) throw new Error(`${where}: env ${variable.name} source must be an absolute path, got '${variable.source}'`);
+      const badName = checkEnvName(variable.name);
+      if (badName) throw new Error(`${where}: env name '${variable.name}' ${badName}`);
+      const badSource = checkAbsolutePath(variable.source);
+      if (badSource) throw new Error(`${where}: env ${variable.name} source ${badSource}, got '${variable.source}'`);
       const key = `env_${variable.name}`;
       claim(key, `env ${variable.name}`);
       const check = DeployCheck.pathExists(this, `config_${key}`, {
         path: variable.source,
         message: `There is no value for ${variable.name} at ${variable.source}. ${props.missingSource}`,
+        emptyMessage: `The value for ${variable.name} at ${variable.source} is empty (nothing but white space): the app would start without it. ${props.missingSource}`,
       });
       items[key] = check.fileText({ chomp: true });
       return { ...variable, key };
     });
     this.items = items;
+    if (this.onChange.mode === 'rollout' && Object.keys(items).length > 0) this.revision = new Revision(this, 'runtime_config_revision', { of: items });
+  }
+
+  /** What each task that renders the items carries in its meta: with `rollout`, their revision, which makes a change of them a new job version. */
+  taskMeta(): Record<string, string> {
+    return this.revision ? { runtime_config_revision: this.revision.id } : {};
   }
 
   /** Where each file is rendered, relative to the task directory (private to the task). */
@@ -104,7 +143,8 @@ export class RuntimeConfig extends Construct {
   }
 
   private change(): Pick<Template, 'ChangeMode' | 'ChangeSignal'> {
-    return this.onChange.mode === 'signal' ? { ChangeMode: 'signal', ChangeSignal: this.onChange.signal } : { ChangeMode: 'restart' };
+    if (this.onChange.mode === 'signal') return { ChangeMode: 'signal', ChangeSignal: this.onChange.signal };
+    return { ChangeMode: this.onChange.mode === 'rollout' ? 'noop' : 'restart' };
   }
 
   /** One template per file, and one for the environment. */

@@ -4,10 +4,11 @@ import type { Duration } from './duration';
 import type { RegistryPullAuth } from './registry-auth';
 import type { RuntimeConfig } from './runtime-config';
 import type { VolumeMountOptions } from './volume';
-import type { IContainerImage } from '../image/container-image';
-import { constructError } from './construct-error';
-import { rule, wholeNumber } from './rule';
-import { isUnresolved } from './tokens';
+import type { IContainerImage } from '../image/image-reference';
+import { constructError } from '../core/construct-error';
+import { checkEnvName } from './env-name';
+import { checkAbsolutePath, rule, wholeNumber } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 
 export interface TaskResources {
   /** MHz of CPU the task is given. */
@@ -57,11 +58,10 @@ export interface DockerTaskProps {
   readonly killSignal?: string;
 }
 
-export const checkTaskName = rule((name: string) => /^[^/\s]+$/.test(name), "must not be empty or hold '/' or spaces");
+/** Nomad makes a directory of it: "Task name cannot include slashes" (either kind). */
+export const checkTaskName = rule((name: string) => /^[^/\\\s]+$/.test(name), "must not be empty or hold '/', '\\' or spaces");
 export const checkCpu = wholeNumber({ min: 1, unit: 'MHz' });
 export const checkMemoryMB = wholeNumber({ min: 10, why: "Nomad's minimum" });
-export const checkEnvKey = rule((key: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key), "must be letters, digits and '_', not starting with a digit");
-export const checkMountPath = rule((path: string) => path.startsWith('/'), 'must be an absolute path');
 
 /** A task run by Nomad's docker driver. Add it to a `TaskGroup`, which collects it at synth. */
 export class DockerTask extends Construct {
@@ -83,11 +83,11 @@ export class DockerTask extends Construct {
       throw constructError(this, `${where}: memoryMaxMB ${memoryMaxMB} must be a whole number no smaller than memoryMB ${memoryMB}`);
     }
     for (const key of Object.keys(props.env ?? {})) {
-      const badKey = checkEnvKey(key);
+      const badKey = checkEnvName(key);
       if (badKey) throw constructError(this, `${where}: env key '${key}' ${badKey}`);
     }
     for (const mount of props.mounts ?? []) {
-      const badPath = checkMountPath(mount.path);
+      const badPath = checkAbsolutePath(mount.path);
       if (badPath) throw constructError(this, `${where}: volume '${mount.volume.name}' mount path ${badPath}, got '${mount.path}'`);
       if (mount.readOnly === false && mount.volume.readOnly) {
         throw constructError(this, `${where}: volume '${mount.volume.name}' is read-only and cannot be mounted read-write`);
@@ -112,6 +112,7 @@ export class DockerTask extends Construct {
   render(): Task {
     const { image, command, resources, env, pullAuth, runtimeConfig, killTimeout, killSignal } = this.props;
     const mounts = runtimeConfig?.dockerMounts() ?? [];
+    const meta = runtimeConfig?.taskMeta() ?? {};
     const templates = [...(pullAuth ? [pullAuth.template()] : []), ...(runtimeConfig?.templates() ?? [])];
     const config: DockerDriverConfig = {
       image: image.reference,
@@ -142,6 +143,7 @@ export class DockerTask extends Construct {
         : {}),
       ...(killTimeout ? { KillTimeout: killTimeout.toNanoseconds() } : {}),
       ...(killSignal ? { KillSignal: killSignal } : {}),
+      ...(Object.keys(meta).length > 0 ? { Meta: meta } : {}),
     };
   }
 }

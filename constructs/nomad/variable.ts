@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import type { ITerraformDependable } from 'cdktf';
 import { Variable as NomadVariableResource } from '@cdktf/provider-nomad/lib/variable';
+import { checkEnvName } from './env-name';
 
 export interface NomadVariableProps {
   /**
@@ -21,7 +22,6 @@ export interface NomadVariableProps {
 }
 
 const PATH = /^[A-Za-z0-9_~/-]{1,128}$/;
-const ITEM_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A Nomad Variable written by Terraform (`nomad_variable`): where secrets live, outside the jobspec. */
 export class NomadVariable extends Construct {
@@ -39,7 +39,8 @@ export class NomadVariable extends Construct {
     if (keys.length === 0) throw new Error(`${where}: a variable needs at least one item`);
     for (const key of keys) {
       // Templates read items as `.key`: a key that is not an identifier needs `index`, and reads badly.
-      if (!ITEM_KEY.test(key)) throw new Error(`${where}: item key '${key}' must be letters, digits and '_', not starting with a digit`);
+      const badKey = checkEnvName(key);
+      if (badKey) throw new Error(`${where}: item key '${key}' ${badKey}`);
     }
     this.path = props.path;
     this.keys = keys;

@@ -1,7 +1,9 @@
 import type { VolumeRequest } from './api';
-import { rule } from './rule';
+import { rule } from '../core/rule';
 
 export const checkVolumeName = rule((name: string) => /^[A-Za-z0-9_-]+$/.test(name), "may hold only letters, digits, '_' and '-'");
+/** Nomad: "volume has an empty source". */
+export const checkHostVolumeSource = rule((source: string) => source !== '', 'must not be empty');
 
 export interface HostVolumeOptions {
   /**
@@ -20,6 +22,8 @@ export interface HostVolumeOptions {
 export class Volume {
   /** A host volume, declared in the `client { host_volume "<source>" {...} }` block of the nodes. */
   static host(name: string, options: HostVolumeOptions = {}): Volume {
+    const badSource = options.source === undefined ? undefined : checkHostVolumeSource(options.source);
+    if (badSource) throw new Error(`volume '${name}': the host volume's source ${badSource}`);
     return new Volume({
       Name: name,
       Type: 'host',

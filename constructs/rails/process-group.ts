@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { ConnectService, type HttpCheck, type Upstream } from '../nomad/connect';
-import { constructError } from '../nomad/construct-error';
+import { constructError } from '../core/construct-error';
 import type { Constraint } from '../nomad/constraint';
 import type { Duration } from '../nomad/duration';
 import { type RollingUpdate, TaskGroup } from '../nomad/group';
@@ -8,7 +8,7 @@ import type { RegistryPullAuth } from '../nomad/registry-auth';
 import type { RuntimeConfig } from '../nomad/runtime-config';
 import { DockerTask, type TaskResources } from '../nomad/task';
 import type { VolumeMountOptions } from '../nomad/volume';
-import type { IContainerImage } from '../image/container-image';
+import type { IContainerImage } from '../image/image-reference';
 
 /** What every process of a Rails app shares: the image, its environment and the services it reaches. */
 export interface RailsProcessProps {

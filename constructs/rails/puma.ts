@@ -1,10 +1,10 @@
 import type { Construct } from 'constructs';
 import type { HttpCheck } from '../nomad/connect';
-import { constructError } from '../nomad/construct-error';
+import { constructError } from '../core/construct-error';
 import { Duration } from '../nomad/duration';
-import type { RollingUpdate } from '../nomad/group';
-import { type Check, checkPort, wholeNumber } from '../nomad/rule';
-import { isUnresolved } from '../nomad/tokens';
+import { NOMAD_UPDATE_DEFAULTS, type RollingUpdate } from '../nomad/group';
+import { type Check, checkPort, wholeNumber } from '../core/rule';
+import { isUnresolved } from '../core/tokens';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
 export interface PumaThreads {
@@ -44,14 +44,15 @@ export const PUMA_DEFAULTS = {
   /**
    * Rails 8.1's `rails/health#show` answers 200 at `/up` once the app has booted, without a
    * session or the database. An app without that route passes another path (README, "Safe rollouts").
+   * Interval and timeout: ConnectService's (HTTP_CHECK_DEFAULTS).
    */
-  healthCheck: { path: '/up', interval: Duration.seconds(10), timeout: Duration.seconds(5) },
-  /** One at a time, each checked healthy for 30s; a deployment that does not get there reverts. */
+  healthCheck: { path: '/up' },
+  /** One at a time, each checked healthy for 30s; a deployment that does not get there reverts. Nomad's deadlines, written out. */
   update: {
     maxParallel: 1,
     minHealthyTime: Duration.seconds(30),
-    healthyDeadline: Duration.minutes(5),
-    progressDeadline: Duration.minutes(10),
+    healthyDeadline: NOMAD_UPDATE_DEFAULTS.healthyDeadline,
+    progressDeadline: NOMAD_UPDATE_DEFAULTS.progressDeadline,
     autoRevert: true,
     healthCheck: 'checks',
   },

@@ -1,9 +1,9 @@
 import type { Construct } from 'constructs';
-import { constructError } from '../nomad/construct-error';
+import { constructError } from '../core/construct-error';
 import { Duration } from '../nomad/duration';
-import { duplicates } from '../nomad/duplicates';
+import { duplicates } from '../core/duplicates';
 import type { RollingUpdate } from '../nomad/group';
-import { type Check, rule, wholeNumber } from '../nomad/rule';
+import { type Check, rule, wholeNumber } from '../core/rule';
 import { RailsProcessGroup, type RailsProcessProps } from './process-group';
 
 export interface SidekiqGroupProps extends RailsProcessProps {

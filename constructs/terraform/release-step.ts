@@ -30,6 +30,9 @@ export interface ReleaseStepProps {
  * trigger and whose create-time `local-exec` provisioner runs the command. When the command
  * fails, the apply fails there, before any dependant is touched, and Terraform marks the
  * resource tainted: the next deploy runs it again, whether the trigger changed or not.
+ * It is replaced create-before-destroy: an apply that fails before the new trigger is known
+ * (a push that fails) leaves the step in state as it was, so the trigger it last ran for does
+ * not run again.
  */
 export class ReleaseStep extends Construct {
   readonly resource: TerraformResource;
@@ -54,6 +57,7 @@ export class ReleaseStep extends Construct {
         },
       ],
       ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
+      lifecycle: { createBeforeDestroy: true },
     });
     this.resource.addOverride('triggers_replace', { trigger: props.trigger });
     // The Terraform address is `terraform_data.<id>`, whatever the construct tree looks like.

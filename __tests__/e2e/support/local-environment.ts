@@ -24,7 +24,7 @@ let tools: Record<string, string> | undefined;
  */
 export function toolsEnv(): Record<string, string> {
   if (!tools) {
-    const names = ['DASHBOARD_TOOLS_DIR', 'PATH', 'TF_CLI_CONFIG_FILE', 'TERRAFORM_BINARY_NAME'] as const;
+    const names = ['DASHBOARD_TOOLS_DIR', 'PATH', 'TF_CLI_CONFIG_FILE', 'TF_PLUGIN_CACHE_DIR', 'TERRAFORM_BINARY_NAME'] as const;
     const r = spawnSync('bash', ['-c', `. .ci/tools/env.sh 2>/dev/null; printf "%s\\0" ${names.map((n) => `"$${n}"`).join(' ')}`], {
       cwd: REPO_ROOT,
       env: process.env,
@@ -96,12 +96,33 @@ export class LocalEnvironment {
     return `${up.stdout}${up.stderr}`;
   }
 
+  /**
+   * Stops the registry as an outage would (SIGTERM to the pid local:up recorded), leaving Nomad
+   * and podman running, and waits for it to exit. `restart()` starts it again, with a fresh log:
+   * `pushes()` then counts from that start.
+   */
+  async stopRegistry(): Promise<void> {
+    const pid = Number(readFileSync(join(this.stateDir, 'pids', 'registry.pid'), 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no registry pid in ${this.stateDir}/pids/registry.pid`);
+    process.kill(pid, 'SIGTERM');
+    // Exited, or a zombie nobody reaps yet (its parent, local:up, is gone): either way it no longer listens.
+    const alive = () => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive()) throw new Error(`the registry (pid ${pid}) did not exit within 10 s of SIGTERM`);
+  }
+
   /** Image builds podman has been asked for (its access log). */
   builds(): number {
     return (this.log('podman').match(/"POST \/v[\d.]+\/build/g) ?? []).length;
   }
 
-  /** Manifests pushed to the registry (its access log). */
+  /** Manifests pushed to the registry since it (re)started (its access log). */
   pushes(repository = 'wikiedu-web'): number {
     return (this.log('registry').match(new RegExp(`"PUT /v2/${repository}/manifests/`, 'g')) ?? []).length;
   }

@@ -12,6 +12,12 @@ export interface CliRun {
   readonly seconds: number;
 }
 
+/** An npm script's run, its two streams apart. */
+export interface NpmRun extends CliRun {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 /** What an operator's checkout holds (node_modules is linked, not copied). */
 const CHECKOUT = ['main.ts', '.ci', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks', 'commands'];
 
@@ -95,16 +101,23 @@ export class Project {
   }
 
   /** `npm run plan -- <stack>`, as an operator runs it (npm's own banner left out); its report is on stdout, progress on stderr. */
-  plan(stack = 'local'): CliRun & { readonly stdout: string; readonly stderr: string } {
-    const started = Date.now();
-    const r = spawnSync('npm', ['run', '--silent', 'plan', '--', stack], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
+  plan(stack = 'local'): NpmRun {
+    return this.npmRun('plan', [stack]);
   }
 
   /** `npm run task -- <args>`, as an operator runs it (npm's own banner left out): the command's output on stdout, progress on stderr. */
-  task(...args: string[]): CliRun & { readonly stdout: string; readonly stderr: string } {
+  task(...args: string[]): NpmRun {
+    return this.npmRun('task', args);
+  }
+
+  /** `npm run doctor -- <args>`, as an operator runs it (npm's own banner left out): the checks on stdout, the verdict on stderr. */
+  doctor(...args: string[]): NpmRun {
+    return this.npmRun('doctor', args);
+  }
+
+  private npmRun(script: string, args: string[]): NpmRun {
     const started = Date.now();
-    const r = spawnSync('npm', ['run', '--silent', 'task', '--', ...args], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync('npm', ['run', '--silent', script, '--', ...args], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
   }
 

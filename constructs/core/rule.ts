@@ -30,5 +30,8 @@ export function wholeNumber({ min, max, unit, why }: WholeNumberOptions): Check<
   return rule((n) => Number.isInteger(n) && n >= min && (max === undefined || n <= max), text);
 }
 
+/** A path from the root: where a container mounts a volume, a file the machine that deploys reads. */
+export const checkAbsolutePath = rule((path: string) => path.startsWith('/'), 'must be an absolute path');
+
 /** A TCP port: on the host, inside a network namespace, or bound by a Connect upstream. */
 export const checkPort: Check<number> = wholeNumber({ min: 1, max: 65535 });
