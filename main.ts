@@ -28,7 +28,7 @@ export function buildApp(edge: EdgeInputs, outdir?: string): App {
     const environment = loadEnvironment(name, edge, { log: (m) => process.stderr.write(`${m}\n`), warn: (m) => notes.push(m), digests });
     const statePath = localStatePath(name, edge);
     const stack = new DashboardStack(app, name, { environment, statePath, projectDir: edge.cwd });
-    protectState(statePath);
+    if (environment.state.backend === 'local') protectState(statePath);
     const plan = stack.job.capacityPlan();
     if (only) {
       for (const note of notes) process.stderr.write(`warning: ${note}\n`);

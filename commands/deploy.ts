@@ -6,7 +6,7 @@ import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
 import { localStatePath } from '../config/state';
 import { deployNeeds, requireCapabilities } from './capabilities';
-import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo } from './cli';
+import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo, UsageError } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
 import { checkDrift, explainApplyFailure, formatDrift, healAndRefresh, healNeeded, healQuestion } from './drift';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
@@ -14,11 +14,12 @@ import { type Deployment, NomadClient, nomadConnection, type StoredJob } from '.
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
 import { brokenStateMessage, inspectStateFile } from './state-file';
+import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret, parseLockTimeout } from './state-lock';
 import { StepError, synthesizedStack, synthesizeInto, type Steps } from './terraform';
 import { appliedResources, streamed, type StreamedRun, terraformErrors } from './terraform-stream';
 import { summarize, type TerraformPlan } from './terraform-plan';
 
-const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt]   (${ENVIRONMENT_NAMES})
+const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt] [--lock-timeout=<duration>]   (${ENVIRONMENT_NAMES})
 
 Synthesizes the environment's stack, plans it (terraform plan to a file, shown), asks, then
 applies exactly that plan: the image build and push, the Nomad Variable, the release step, the
@@ -27,7 +28,14 @@ was changed in Nomad by hand (drift); when the plan leaves the job alone, it put
   --auto-approve  apply without asking (needed where no one is at a terminal)
   --adopt         take over a job that runs in Nomad but is not in this checkout's state
                   (imports it, then plans as usual)
+  --lock-timeout  how long to wait for another run's state lock (default: the
+                  environment's state.lockTimeout, 5m); past it, names the holder
 Exit status: 0 applied or nothing to do, 1 error, 3 changes not approved, 130 interrupted.`;
+
+/** A plan Terraform refused to apply because the state moved on since (another run applied). */
+const STALE: unique symbol = Symbol('stale plan');
+/** Plans a deploy makes before it gives up on a state that keeps moving. */
+const MAX_PLANS = 3;
 
 /** Exit status of a plan nobody approved (as `cdktf deploy` declining). */
 const NOT_APPROVED = 3;
@@ -43,31 +51,46 @@ export const deployCommand: Command = {
   name: 'deploy',
   usage: USAGE,
   async run(args, io) {
-    const { positionals, options } = parseCommandLine(args, { 'auto-approve': { type: 'boolean' }, adopt: { type: 'boolean' } }, { positionals: ['environment'] });
+    const { positionals, options } = parseCommandLine(
+      args,
+      { 'auto-approve': { type: 'boolean' }, adopt: { type: 'boolean' }, 'lock-timeout': { type: 'string' } },
+      { positionals: ['environment'] },
+    );
     const name = environmentNamed(positionals[0]!);
+    const flagWait = lockTimeoutFlag(options['lock-timeout']);
     const redactor = Redactor.fromEnvironment(io.env);
     const say = (m: string) => io.stderr(`deploy: ${redactor.redact(m)}\n`);
     const steps: Steps = { env: io.env as NodeJS.ProcessEnv, redactor, progress: say };
     // Synth checks and hashes the build context; here the config is only read.
     const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { build: false });
+    const noSecret = missingBackendSecret(environment, io.env);
+    if (noSecret) throw new CommandError(`deploy: ${noSecret}`);
     const statePath = localStatePath(name, { env: io.env, cwd: io.cwd });
-    const state = inspectStateFile(statePath);
-    if (state.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
+    const state = environment.state.backend === 'local' ? inspectStateFile(statePath) : undefined;
+    if (state?.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
+    // Another run's state lock is waited for, up to this; then its holder is named (README, "Shared state").
+    const wait = flagWait ?? environment.state.lockTimeout.toSeconds();
+    const terraformEnv = { ...lockWaitEnv(io.env as NodeJS.ProcessEnv, wait, { command: 'deploy', environment: name }), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+    say(`another run's state lock is waited for up to ${formatWait(wait)}`);
+    /** A failed run's error: who holds the state lock when that was why, else Terraform's error blocks. */
+    const failure = (label: string, run: { status: number | undefined; output: string }) => {
+      const held = heldLockReport(run.output, environment, wait, terraformEnv);
+      if (held) return new CommandError(held.map((l) => `deploy: ${redactor.redact(l)}`).join('\n'));
+      return new CommandError(`deploy: ${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}:\n${indent(terraformErrors(run.output).join('\n\n') || lastLines(run.output))}`);
+    };
 
     const nomad = new NomadClient(nomadConnection(environment.nomad, io.env), 10_000);
     const stackDir = join(io.cwd, 'cdktf.out', 'stacks', name);
     const terraform = (label: string, tfArgs: string[], echo = true) =>
       streamed('terraform', tfArgs, {
         cwd: stackDir,
-        env: { ...io.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' },
+        env: terraformEnv,
         redactor,
         signal: io.signal,
         ...(echo ? { echo: (line: string) => io.stdout(`${line}\n`) } : {}),
       }).then((run) => {
         if (io.signal.aborted) return run;
-        if (run.status !== 0 && !(label === 'terraform plan' && run.status === 2)) {
-          throw new CommandError(`deploy: ${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}:\n${indent(terraformErrors(run.output).join('\n\n') || lastLines(run.output))}`);
-        }
+        if (run.status !== 0 && !(label === 'terraform plan' && run.status === 2)) throw failure(label, run);
         return run;
       });
 
@@ -81,7 +104,7 @@ export const deployCommand: Command = {
       // deploys change nothing in the stack); that plan, which changes nothing, is kept only when
       // synth writes the very same stack, else it is stopped.
       const last = existsSync(join(stackDir, 'cdk.tf.json')) && isInitialized(stackDir) && !options.adopt ? readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8') : undefined;
-      const ahead = last === undefined ? undefined : startPlanAhead(stackDir, planArgs, { ...io.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' }, redactor);
+      const ahead = last === undefined ? undefined : startPlanAhead(stackDir, planArgs, terraformEnv, redactor);
       let synthesized: string;
       let beforeDeployments: Deployment[];
       try {
@@ -107,55 +130,63 @@ export const deployCommand: Command = {
         [plan, drift] = await Promise.all([ahead.result, checkDrift(stackDir, steps, nomad)]);
         if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
         for (const line of plan.output.split('\n')) io.stdout(`${line}\n`);
-        if (!io.signal.aborted && plan.status !== 0 && plan.status !== 2) {
-          throw new CommandError(`deploy: terraform plan failed${plan.status === undefined ? '' : ` (exit ${plan.status})`}:\n${indent(terraformErrors(plan.output).join('\n\n') || lastLines(plan.output))}`);
-        }
+        if (!io.signal.aborted && plan.status !== 0 && plan.status !== 2) throw failure('terraform plan', plan);
       } else {
         await ahead?.cancel();
         mkdirSync(stackDir, { recursive: true });
         writeFileSync(join(stackDir, 'cdk.tf.json'), synthesized);
-        await initialized(stackDir, terraform, say);
+        await initialized(stackDir, environment, terraform, say);
         if (options.adopt) await adopt(environment, facts.before, terraform, say);
         drift = await checkDrift(stackDir, steps, nomad);
         if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
         say('terraform plan…');
         plan = await terraform('terraform plan', planArgs);
       }
-      if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-      if (plan.status === 0 && !healNeeded(drift, undefined)) {
-        say('no changes: nothing to apply');
-        io.stderr(await deploySummary(nomad, { ...facts, after: facts.before }, { changed: false }));
+      // Planned again when another run applied between this plan and its apply: Terraform refuses
+      // the stale plan (nothing applied), and the new plan is made on what that run left.
+      for (let attempt = 1; ; attempt += 1) {
+        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+        if (plan.status === 0 && !healNeeded(drift, undefined)) {
+          say('no changes: nothing to apply');
+          io.stderr(await deploySummary(nomad, { ...facts, after: facts.before }, { changed: false }));
+          return EXIT.ok;
+        }
+        const show = plan.status === 0 ? undefined : await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
+        const planned = show && summarize(JSON.parse(show.output) as TerraformPlan);
+        if (planned?.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
+        const heal = healNeeded(drift, planned?.job.action);
+
+        if (!options['auto-approve']) {
+          if (!io.interactive) throw new CommandError(`deploy: the plan above has changes and no one can approve them here (stdin is not a terminal): run again with --auto-approve`, NOT_APPROVED);
+          if (!(await confirmed(heal ? healQuestion(drift!, name, planned !== undefined) : `Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
+            say('not applied');
+            return NOT_APPROVED;
+          }
+        }
+        if (planned) {
+          say('terraform apply…');
+          const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
+            if (e instanceof CommandError && /Saved plan is stale/.test(e.message) && attempt < MAX_PLANS) return STALE;
+            // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
+            const failed = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
+            const moved = e instanceof CommandError ? explainApplyFailure(e.message, environment.job.id) : undefined;
+            // The job changed in Nomad since the plan (provider #398): what happened and what to do, last.
+            const said = [...(failed ? [failed.replace(/^/gm, 'deploy: ')] : []), ...(moved ? [`deploy: ${moved}`] : [])];
+            if (e instanceof CommandError && said.length > 0) throw new CommandError([e.message, ...said].join('\n'), e.exitCode);
+            throw e;
+          });
+          if (typeof apply === 'symbol') {
+            say('the state changed after this plan (another run applied first): nothing was applied; terraform plan again…');
+            plan = await terraform('terraform plan', planArgs);
+            continue;
+          }
+          facts.applied = appliedResources(apply.output);
+          if (io.signal.aborted) return interrupted(io, nomad, facts, say);
+        }
+        if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
+        io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
         return EXIT.ok;
       }
-      const show = plan.status === 0 ? undefined : await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
-      const planned = show && summarize(JSON.parse(show.output) as TerraformPlan);
-      if (planned?.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
-      const heal = healNeeded(drift, planned?.job.action);
-
-      if (!options['auto-approve']) {
-        if (!io.interactive) throw new CommandError(`deploy: the plan above has changes and no one can approve them here (stdin is not a terminal): run again with --auto-approve`, NOT_APPROVED);
-        if (!(await confirmed(heal ? healQuestion(drift!, name, planned !== undefined) : `Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
-          say('not applied');
-          return NOT_APPROVED;
-        }
-      }
-      if (planned) {
-        say('terraform apply…');
-        const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
-          // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
-          const failed = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
-          const moved = e instanceof CommandError ? explainApplyFailure(e.message, environment.job.id) : undefined;
-          // The job changed in Nomad since the plan (provider #398): what happened and what to do, last.
-          const said = [...(failed ? [failed.replace(/^/gm, 'deploy: ')] : []), ...(moved ? [`deploy: ${moved}`] : [])];
-          if (e instanceof CommandError && said.length > 0) throw new CommandError([e.message, ...said].join('\n'), e.exitCode);
-          throw e;
-        });
-        facts.applied = appliedResources(apply.output);
-        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-      }
-      if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
-      io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
-      return EXIT.ok;
     } catch (e) {
       if (io.signal.aborted) return interrupted(io, nomad, facts, say);
       if (e instanceof StepError) throw new CommandError(e.message);
@@ -166,11 +197,24 @@ export const deployCommand: Command = {
   },
 };
 
+/** `--lock-timeout`, in seconds; undefined when not given. */
+function lockTimeoutFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseLockTimeout(text).toSeconds();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ status: number | undefined; output: string }>;
 
-/** Whether `terraform init` has run in the stack's directory. */
+/**
+ * Whether `terraform init` has run in the stack's directory, its record of the backend still there
+ * (`npm run state` removes it after a move, so that the next deploy sets the new backend up).
+ */
 function isInitialized(stackDir: string): boolean {
-  return existsSync(join(stackDir, '.terraform')) && existsSync(join(stackDir, '.terraform.lock.hcl'));
+  return existsSync(join(stackDir, '.terraform', 'terraform.tfstate')) && existsSync(join(stackDir, '.terraform.lock.hcl'));
 }
 
 /**
@@ -189,9 +233,20 @@ function startPlanAhead(stackDir: string, args: string[], env: Record<string, st
   };
 }
 
-/** `terraform init` once per stack directory. */
-async function initialized(stackDir: string, terraform: Terraform, say: (m: string) => void): Promise<void> {
-  if (isInitialized(stackDir)) return;
+/**
+ * `terraform init` once per stack directory (see isInitialized). A directory set up for another backend than config
+ * names is refused: its state is moved by `npm run state`, never by a deploy.
+ */
+async function initialized(stackDir: string, environment: Environment, terraform: Terraform, say: (m: string) => void): Promise<void> {
+  if (isInitialized(stackDir)) {
+    const last = (JSON.parse(readFileSync(join(stackDir, '.terraform', 'terraform.tfstate'), 'utf8')) as { backend?: { type?: string } }).backend?.type;
+    const wanted = environment.state.backend;
+    if (last === undefined || last === wanted) return;
+    throw new CommandError(
+      `deploy: this checkout's Terraform was set up for the ${last} backend, and the config of '${environment.name}' now names ${wanted}: ` +
+        `npm run state -- ${environment.name} migrate --to ${wanted} moves its state there (with none to move, it only switches)`,
+    );
+  }
   say('terraform init…');
   await terraform('terraform init', ['init', '-input=false', '-no-color'], false);
 }

@@ -94,7 +94,7 @@ interface SpawnOptions {
 }
 
 /** Runs a step, timing it on stderr; returns its stdout. Its output is shown only when it fails, redacted. */
-function run(label: string, command: string, args: string[], options: SpawnOptions, steps: Steps, { quiet = false, echoStderr = false } = {}): string {
+export function run(label: string, command: string, args: string[], options: SpawnOptions, steps: Steps, { quiet = false, echoStderr = false } = {}): string {
   const started = Date.now();
   if (!quiet) steps.progress(`${label}…`);
   const r = spawnSync(command, args, { ...options, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { EnvironmentInput } from './schema';
 import type { EdgeInputs } from './edge';
 import { production } from './production';
+import { localEnvironmentState } from './state';
 import { LOCAL_PORTS, LOCAL_STATE } from './tools';
 import { DEFAULT_DOCKERFILE } from '../constructs/image/dockerfile';
 
@@ -18,6 +19,8 @@ export function local(edge: EdgeInputs): EnvironmentInput {
     ...prod,
     name: 'local',
     nomad: { address: env.LOCAL_NOMAD_ADDR ?? `http://127.0.0.1:${LOCAL_PORTS.nomadHttp}`, datacenters: ['dc1'] },
+    // A file, unless DASHBOARD_STATE_BACKEND=pg (README, "Shared state").
+    state: localEnvironmentState(edge),
     // No waiting for the deployment: on a dev agent without Docker and Consul the allocations never start.
     job: { ...prod.job, preventDestroy: false, deployTimeout: undefined },
     // Production's nodes are not this environment's: nothing is declared, nothing checked.

@@ -18,6 +18,9 @@ export function production(edge: EdgeInputs): EnvironmentInput {
     nomad: { datacenters: ['dc1'], ...nomadConnection(edge) },
     // A deploy waits for the deployment: web's two allocations (boot + 30s healthy each, 10m progress deadline) fit well inside.
     job: { id: 'rails', preventDestroy: true, deployTimeout: '30m' },
+    // A file on the deploying machine until the team moves it to the cluster's Consul (or a
+    // PostgreSQL): README, "Shared state", says how.
+    state: { backend: 'local', lockTimeout: '5m' },
     image: imageSource(edge, { defaultContext: '../WikiEduDashboard', defaultDockerfile: DASHBOARD_DOCKERFILE }),
     registry: { address: 'docker.wikiedu.org', repository: 'wikiedu-web', pullAuth: true },
     consul: {

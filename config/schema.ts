@@ -272,6 +272,41 @@ const cluster = z
   })
   .strict();
 
+/**
+ * Where Terraform keeps the environment's state, and how long a deploy waits for another's lock
+ * (README, "Shared state"). No secret is written here: the pg backend reads PG_CONN_STR, the
+ * consul backend CONSUL_HTTP_TOKEN, from the operator's environment at plan and apply time.
+ */
+const lockTimeout = duration().default('5m');
+const state = z
+  .discriminatedUnion('backend', [
+    /** A file on this machine (main.ts places it): only this machine can deploy safely. */
+    z.object({ backend: z.literal('local'), lockTimeout }).strict(),
+    /** Terraform's pg backend: one row in `<schemaName>.states`, locked with advisory locks. */
+    z
+      .object({
+        backend: z.literal('pg'),
+        schemaName: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier, such as "dashboard_production"'),
+        lockTimeout,
+      })
+      .strict(),
+    /** Consul KV at `path`, locked with a Consul session. */
+    z
+      .object({
+        backend: z.literal('consul'),
+        /** host:port of Consul's HTTP API. */
+        address: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be host or host:port, without scheme'),
+        scheme: z.enum(['http', 'https']).default('https'),
+        path: z.string().regex(/^[^/\s][^\s]*$/, 'must be a KV path without a leading "/"'),
+        datacenter: z.string().min(1).optional(),
+        /** A CA certificate file for Consul's API. Not a secret. */
+        caFile: z.string().startsWith('/', 'must be an absolute path').optional(),
+        lockTimeout,
+      })
+      .strict(),
+  ])
+  .default({ backend: 'local' });
+
 export const environmentSchema = z
   .object({
     name: dnsLabel,
@@ -328,6 +363,8 @@ export const environmentSchema = z
     release: release.optional(),
     /** @default - no capacity check: nothing is known of the nodes */
     cluster: cluster.optional(),
+    /** @default - a local file, with a 5m lock wait */
+    state,
     /** The task environment of every process. Committed to git: never a secret. */
     env: z.record(z.string().superRefine(obeys(checkEnvName)), z.string()),
   })

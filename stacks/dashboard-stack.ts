@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
-import { type ITerraformDependable, LocalBackend, TerraformStack, TerraformVariable } from 'cdktf';
+import { ConsulBackend, type ConsulBackendConfig, type ITerraformDependable, LocalBackend, PgBackend, type PgBackendConfig, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
 import type { Environment } from '../config/schema';
 import { encodeReleaseSettings, RELEASE_JOBSPEC_VARIABLE, RELEASE_SETTINGS_VARIABLE } from '../config/release-contract';
@@ -23,8 +23,9 @@ import { ReleaseStep } from '../constructs/terraform/release-step';
 export interface DashboardStackProps {
   readonly environment: Environment;
   /**
-   * Where Terraform keeps this stack's state: an absolute path. Terraform runs in the stack's
-   * directory under cdktf.out, which synth rewrites, so a relative path would put the state there.
+   * Where Terraform keeps this stack's state when the environment's backend is `local`: an
+   * absolute path. Terraform runs in the stack's directory under cdktf.out, which synth
+   * rewrites, so a relative path would put the state there.
    * @default - cdktf's own: `terraform.<stack>.tfstate` in the directory synth runs in
    */
   readonly statePath?: string;
@@ -44,10 +45,7 @@ export class DashboardStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: DashboardStackProps) {
     super(scope, id);
     const env = props.environment;
-    if (props.statePath !== undefined) {
-      if (!isAbsolute(props.statePath)) throw new Error(`stack '${id}': statePath must be absolute, got '${props.statePath}'`);
-      new LocalBackend(this, { path: props.statePath });
-    }
+    this.stateBackend(id, env.state, props.statePath);
 
     const { address, region, caFile, skipVerify } = env.nomad;
     new NomadProvider(this, 'nomad', {
@@ -150,6 +148,28 @@ export class DashboardStack extends TerraformStack {
    */
   override prepareStack(): void {
     this.ensureBackendExists();
+  }
+
+  /**
+   * The environment's state backend. The shared ones read their secret from the operator's
+   * environment themselves (PG_CONN_STR, CONSUL_HTTP_TOKEN), so none is written here.
+   */
+  private stateBackend(id: string, state: Environment['state'], statePath: string | undefined): void {
+    switch (state.backend) {
+      case 'local':
+        if (statePath === undefined) return;
+        if (!isAbsolute(statePath)) throw new Error(`stack '${id}': statePath must be absolute, got '${statePath}'`);
+        new LocalBackend(this, { path: statePath });
+        return;
+      case 'pg':
+        new PgBackend(this, { schemaName: state.schemaName } as PgBackendConfig);
+        return;
+      case 'consul': {
+        const { address, scheme, path, datacenter, caFile } = state;
+        new ConsulBackend(this, { address, scheme, path, lock: true, ...(datacenter ? { datacenter } : {}), ...(caFile ? { caFile } : {}) } as ConsulBackendConfig);
+        return;
+      }
+    }
   }
 
   /**

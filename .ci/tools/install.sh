@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the end-to-end tests need, reusing a cache on later runs:
-#   - Debian packages for the local environment (podman, docker-registry, htpasswd);
+#   - Debian packages for the local environment (podman, docker-registry, htpasswd) and
+#     for the shared-state tests (postgresql: its server binaries, started by the tests);
 #   - terraform (the one on PATH when >= 1.5, else built from its Go module);
 #   - Nomad, built from its Go module (MPL-2.0 1.6.x line);
 #   - Terraform providers hashicorp/nomad and kreuzwerker/docker, built from their
@@ -31,7 +32,7 @@ PROVIDER_SOURCES="${DASHBOARD_PROVIDER_SOURCES:-$REPO_ROOT/../shared/providers}"
 # in name order, `patch -p1` in the unpacked archive. Each file's header says what it changes.
 PATCHES="$REPO_ROOT/.ci/tools/patches"
 
-APT_PACKAGES=(podman docker-registry apache2-utils)
+APT_PACKAGES=(podman docker-registry apache2-utils postgresql)
 
 MIRROR="$CACHE/mirror"
 STAMPS="$CACHE/stamps"

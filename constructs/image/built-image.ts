@@ -77,7 +77,10 @@ export class BuiltImage extends Construct implements IContainerImage {
       },
       triggers,
       keepLocally: true,
-      lifecycle: { createBeforeDestroy: true, ...lifecycle },
+      // The provider replaces the image when the build's paths change, and each operator's
+      // checkout lies elsewhere: with shared state, a teammate's first deploy would rebuild and
+      // re-release. What is in the context is the trigger (and the tag); where it lies is not.
+      lifecycle: { createBeforeDestroy: true, ignoreChanges: ['build'], ...lifecycle },
     });
     // Terraform addresses `docker_image.<id>` and `docker_registry_image.<id>`, whatever the construct tree looks like.
     this.image.overrideLogicalId(id);

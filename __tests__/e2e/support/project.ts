@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,26 @@ export class Project {
     return { status: r.status, output, seconds: (Date.now() - started) / 1000 };
   }
 
+  /** `npm run <script> -- <args>` started, not waited for: two operators' commands at once. Its output is collected as it comes. */
+  start(script: string, ...args: string[]): RunningCli {
+    const started = Date.now();
+    const child = spawn('npm', ['run', '--silent', script, '--', ...args], { cwd: this.dir, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const done = new Promise<CliRun>((resolve) => {
+      child.on('close', (status) => resolve({ status, output: output.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), seconds: (Date.now() - started) / 1000 }));
+    });
+    return { child, done, output: () => output };
+  }
+
+  /** `npm run state -- <args>`, as an operator runs it. */
+  state(...args: string[]): CliRun & { readonly stdout: string; readonly stderr: string } {
+    const started = Date.now();
+    const r = spawnSync('npm', ['run', '--silent', 'state', '--', ...args], { cwd: this.dir, env: this.env, encoding: 'utf8', timeout: 600_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, output: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
+  }
+
   /** The synthesized Terraform JSON of a stack. */
   stack(name = 'local'): { resource: Record<string, Record<string, any>>; variable?: Record<string, unknown> } {
     return JSON.parse(readFileSync(join(this.dir, 'cdktf.out/stacks', name, 'cdk.tf.json'), 'utf8'));
@@ -174,6 +194,13 @@ export class Project {
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A command still running: its process, its end, and what it has printed so far. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  readonly done: Promise<CliRun>;
+  output(): string;
 }
 
 /** Fails with the command's output when it did not exit 0. */
