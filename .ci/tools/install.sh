@@ -123,7 +123,10 @@ run_step() {
   t0=$(date +%s)
   log "$name ..."
   set +e
-  ("$@")
+  (
+    set -e # +e above is inherited: without this a failed command inside the step went unnoticed
+    "$@"
+  )
   rc=$?
   set -e
   if [[ $rc -eq 0 ]]; then
@@ -260,6 +263,7 @@ step_terraform() {
     echo "    ${found% *} is v${found##* }, older than $TERRAFORM_MIN_VERSION: building v$TERRAFORM_BUILD_VERSION"
   fi
   local dir work="$CACHE/build/terraform"
+  need_go "building Terraform" "put a terraform $TERRAFORM_MIN_VERSION or newer on PATH"
   echo "    building github.com/hashicorp/terraform@v$TERRAFORM_BUILD_VERSION (a few minutes)"
   dir=$(go_download "github.com/hashicorp/terraform@v$TERRAFORM_BUILD_VERSION")
   writable_copy "$dir" "$work"
@@ -270,16 +274,25 @@ step_terraform() {
   first_line "$(TF_CLI_CONFIG_FILE=/dev/null "$CACHE/bin/terraform" version)"
 }
 
-# With --production-only: the nomad CLI on PATH when it is new enough (npm run console needs one).
-step_nomad_on_path() {
-  local found
-  found=$(tool_on_path nomad "$NOMAD_CLI_MIN_VERSION" 'Nomad v')
-  echo "    using ${found% *} (Nomad v${found##* })"
+# need_go WHAT: fails naming what needs Go when there is none.
+need_go() {
+  command -v go >/dev/null && return 0
+  echo "$1 needs Go (go is not on PATH): install Go${2:+, or $2}" >&2
+  return 1
 }
+
+# With --production-only: the nomad CLI on PATH when it is new enough (npm run console needs one),
+# as "<path> <version>"; empty when there is none, or without the switch.
+if [[ $PRODUCTION_ONLY -eq 1 ]] && NOMAD_ON_PATH=$(tool_on_path nomad "$NOMAD_CLI_MIN_VERSION" 'Nomad v'); then
+  :
+else
+  NOMAD_ON_PATH=""
+fi
 
 step_nomad() {
   local mv="github.com/hashicorp/nomad@v$NOMAD_VERSION" bin="$CACHE/bin/nomad"
   local stamp
+  need_go "building Nomad" "put a nomad $NOMAD_CLI_MIN_VERSION or newer on PATH and run npm run tools -- --production-only"
   stamp="$mv $(go env GOVERSION)"
   if stamp_ok "$bin" nomad "$stamp"; then
     echo "    cached: $(first_line "$("$bin" version)")"
@@ -352,6 +365,7 @@ step_provider() {
   for p in "${patches[@]}"; do
     patched+=" patch:$(basename "$p")=$(sha256sum <"$p" | cut -d' ' -f1)"
   done
+  need_go "building $ns/$type from source" "name an empty folder in DASHBOARD_PROVIDER_SOURCES to take the providers from the registry, unpatched"
   local stamp="$sha $replace $(go env GOVERSION) $ldflags$patched"
   if stamp_ok "$dest" "$ns-$type-$version" "$stamp"; then
     echo "    cached: $dest"
@@ -539,8 +553,8 @@ print_plan() {
   else
     echo "terraform: build github.com/hashicorp/terraform@v$TERRAFORM_BUILD_VERSION into $CACHE/bin/terraform"
   fi
-  if [[ $PRODUCTION_ONLY -eq 1 ]] && found=$(tool_on_path nomad "$NOMAD_CLI_MIN_VERSION" 'Nomad v'); then
-    echo "nomad: use ${found% *} (Nomad v${found##* })"
+  if [[ -n $NOMAD_ON_PATH ]]; then
+    echo "nomad: use ${NOMAD_ON_PATH% *} (Nomad v${NOMAD_ON_PATH##* })"
   elif command -v go >/dev/null &&
     stamp_ok "$CACHE/bin/nomad" nomad "github.com/hashicorp/nomad@v$NOMAD_VERSION $(go env GOVERSION)"; then
     echo "nomad: cached $CACHE/bin/nomad (v$NOMAD_VERSION)"
@@ -579,8 +593,8 @@ else
   run_step "apt packages (${APT_PACKAGES[*]})" step_apt
 fi
 run_step "terraform >= $TERRAFORM_MIN_VERSION" step_terraform
-if [[ $PRODUCTION_ONLY -eq 1 ]] && tool_on_path nomad "$NOMAD_CLI_MIN_VERSION" 'Nomad v' >/dev/null; then
-  run_step "nomad >= $NOMAD_CLI_MIN_VERSION (on PATH)" step_nomad_on_path
+if [[ -n $NOMAD_ON_PATH ]]; then
+  log "nomad: using ${NOMAD_ON_PATH% *} (Nomad v${NOMAD_ON_PATH##* }; --production-only)"
 else
   run_step "nomad v$NOMAD_VERSION" step_nomad
 fi
