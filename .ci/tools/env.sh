@@ -2,13 +2,17 @@
 # Source this file (". .ci/tools/env.sh") to use the tools that
 # .ci/tools/install.sh put in ${DASHBOARD_TOOLS_DIR:-$HOME/.cache/dashboard-deploy-tools}:
 # their bin/ goes first on PATH and Terraform reads the generated CLI config
-# (providers from the local filesystem mirror only).
+# (providers from the local filesystem mirror only, whether install.sh built them from source or
+# mirrored them from the registry). With --production-only there may be no nomad in that bin/:
+# the one already on PATH is used.
 # No "set -euo pipefail" here: a sourced file would change the caller's shell.
 DASHBOARD_TOOLS_DIR="${DASHBOARD_TOOLS_DIR:-$HOME/.cache/dashboard-deploy-tools}"
 if [ -d "$DASHBOARD_TOOLS_DIR" ]; then
   DASHBOARD_TOOLS_DIR="$(cd "$DASHBOARD_TOOLS_DIR" && pwd -P)"
+  [ -f "$DASHBOARD_TOOLS_DIR/terraform.rc" ] ||
+    echo "warning: $DASHBOARD_TOOLS_DIR has no terraform.rc yet (Terraform would find no providers): run npm run tools" >&2
 else
-  echo "warning: $DASHBOARD_TOOLS_DIR does not exist yet: run .ci/tools/install.sh" >&2
+  echo "warning: $DASHBOARD_TOOLS_DIR does not exist yet: run npm run tools" >&2
 fi
 export DASHBOARD_TOOLS_DIR
 case ":$PATH:" in
