@@ -1,15 +1,19 @@
 import { z } from 'zod';
 
+type Issue = z.core.$ZodIssue;
+type Path = readonly PropertyKey[];
+
 /**
  * Zod's issues as lines a person reads: list items named by their `name` where it is unique
  * (`workers[sidekiq-long].resources`), an unknown key with the key it likely means ("did you
- * mean 'memoryMB'?"), and no "Required" for the key that typo was meant to be.
+ * mean 'memoryMB'?"), and no "Required" for the key that typo was meant to be. Parse with
+ * `{ error: issueWords }`, so that zod's own messages are in the words below.
  */
-export function describeIssues(schema: z.ZodTypeAny, input: unknown, issues: readonly z.ZodIssue[]): string[] {
+export function describeIssues(schema: z.ZodType, input: unknown, issues: readonly Issue[]): string[] {
   const meant = new Set<string>();
-  const hints = new Map<z.ZodIssue, string>();
+  const hints = new Map<Issue, string>();
   for (const issue of issues) {
-    if (issue.code !== z.ZodIssueCode.unrecognized_keys) continue;
+    if (issue.code !== 'unrecognized_keys') continue;
     const here = valueAt(input, issue.path);
     const present = new Set(isRecord(here) ? Object.keys(here) : []);
     const absent = knownKeys(schema, input, issue.path).filter((k) => !present.has(k));
@@ -23,12 +27,66 @@ export function describeIssues(schema: z.ZodTypeAny, input: unknown, issues: rea
     if (guesses.length > 0) hints.set(issue, ` (did you mean ${guesses.join(', ')}?)`);
   }
   return issues
-    .filter((i) => !(i.code === z.ZodIssueCode.invalid_type && i.received === 'undefined' && meant.has(pathKey(i.path))))
+    .filter((i) => !(i.code === 'invalid_type' && valueAt(input, i.path) === undefined && meant.has(pathKey(i.path))))
     .map((i) => `${formatPath(i.path, input)}: ${i.message}${hints.get(i) ?? ''}`);
 }
 
+/**
+ * Zod's own messages in the words config errors had before zod 4 (zod 3's): "Required",
+ * "Expected number, received string", "Unrecognized key(s) in object: 'memroy'". A message
+ * the schema states is kept.
+ */
+export const issueWords: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'Required' : `Expected ${issue.expected}, received ${typeOf(issue.input)}`;
+    case 'unrecognized_keys':
+      return `Unrecognized key(s) in object: ${issue.keys.map(quote).join(', ')}`;
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `Invalid literal value, expected ${JSON.stringify(issue.values[0])}`
+        : `Invalid enum value. Expected ${issue.values.map(quote).join(' | ')}, received ${quote(issue.input)}`;
+    case 'invalid_union':
+      return issue.discriminator !== undefined && 'options' in issue && Array.isArray(issue.options)
+        ? `Invalid discriminator value. Expected ${issue.options.map(quote).join(' | ')}`
+        : 'Invalid input';
+    case 'too_small':
+      return bound(issue.origin, issue.exact ? 'exactly' : issue.inclusive ? 'at least' : 'more than', issue.minimum);
+    case 'too_big':
+      return bound(issue.origin, issue.exact ? 'exactly' : issue.inclusive ? 'at most' : 'less than', issue.maximum);
+    case 'invalid_key':
+      // A record key that breaks its rule (an env var's name): the rule's own words, at the key.
+      return issue.issues.map((i) => i.message).join('; ');
+    case 'invalid_format':
+      return issue.format === 'regex' ? 'Invalid' : `Invalid ${issue.format}`;
+    default:
+      return undefined;
+  }
+};
+
+function bound(origin: string, relation: string, limit: number | bigint): string | undefined {
+  if (origin === 'string') return `String must contain ${relation} ${limit} character(s)`;
+  if (origin === 'array') return `Array must contain ${relation} ${limit} element(s)`;
+  if (origin === 'number') {
+    const words: Record<string, string> = { exactly: 'exactly equal to', 'at least': 'greater than or equal to', 'more than': 'greater than', 'at most': 'less than or equal to', 'less than': 'less than' };
+    return `Number must be ${words[relation]} ${limit}`;
+  }
+  return undefined;
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? 'nan' : String(value); // zod 4 refuses Infinity as a number
+  return typeof value;
+}
+
+function quote(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : String(value);
+}
+
 /** `web.update.minHealthyTime`, `workers[sidekiq-long].resources`; an item without a unique name keeps its index. */
-function formatPath(path: readonly (string | number)[], input: unknown): string {
+function formatPath(path: Path, input: unknown): string {
   if (path.length === 0) return '(environment)';
   let out = '';
   let value = input;
@@ -37,9 +95,9 @@ function formatPath(path: readonly (string | number)[], input: unknown): string 
       const name = Array.isArray(value) ? uniqueName(value, p) : undefined;
       out += `[${name ?? p}]`;
     } else {
-      out += out === '' ? p : `.${p}`;
+      out += out === '' ? String(p) : `.${String(p)}`;
     }
-    value = isRecord(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[p] : undefined;
+    value = child(value, p);
   }
   return out;
 }
@@ -51,30 +109,33 @@ function uniqueName(items: readonly unknown[], index: number): string | undefine
 }
 
 /** The keys the schema allows in the object at this path of the input. */
-function knownKeys(schema: z.ZodTypeAny, input: unknown, path: readonly (string | number)[]): string[] {
-  let node: z.ZodTypeAny | undefined = schema;
+function knownKeys(schema: z.core.$ZodType, input: unknown, path: Path): string[] {
+  let node: z.core.$ZodType | undefined = schema;
   let value = input;
   for (const p of path) {
     node = unwrap(node, value);
-    if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodTypeAny>)[p];
-    else if (node instanceof z.ZodArray) node = node.element as z.ZodTypeAny;
-    else if (node instanceof z.ZodRecord) node = node.valueSchema as z.ZodTypeAny;
+    if (node instanceof z.ZodObject) node = (node.shape as Record<PropertyKey, z.core.$ZodType | undefined>)[p];
+    else if (node instanceof z.ZodArray) node = node.element;
+    else if (node instanceof z.ZodRecord) node = node.valueType;
     else return [];
-    value = isRecord(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[p] : undefined;
+    value = child(value, p);
   }
   node = unwrap(node, value);
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
 }
 
-/** Past refinements, optionals and defaults, and to the member of a discriminated union the value chose. */
-function unwrap(node: z.ZodTypeAny | undefined, value: unknown): z.ZodTypeAny | undefined {
+/** Past transforms, optionals and defaults, and to the member of a discriminated union the value chose. */
+function unwrap(node: z.core.$ZodType | undefined, value: unknown): z.core.$ZodType | undefined {
   for (;;) {
-    if (node instanceof z.ZodEffects) node = node.innerType();
-    else if (node instanceof z.ZodOptional || node instanceof z.ZodNullable) node = node.unwrap();
-    else if (node instanceof z.ZodDefault) node = node.removeDefault();
+    if (node instanceof z.ZodPipe) node = node.in;
+    else if (node instanceof z.ZodOptional || node instanceof z.ZodNullable || node instanceof z.ZodDefault || node instanceof z.ZodPrefault) node = node.unwrap();
     else if (node instanceof z.ZodDiscriminatedUnion) {
-      const tag = isRecord(value) ? value[node.discriminator] : undefined;
-      node = node.optionsMap.get(tag as z.Primitive);
+      const discriminator = node.def.discriminator;
+      const tag = isRecord(value) ? value[discriminator] : undefined;
+      node = node.options.find((o) => {
+        const field = o instanceof z.ZodObject ? (o.shape as Record<string, unknown>)[discriminator] : undefined;
+        return field instanceof z.ZodLiteral && field.values.has(tag as never);
+      });
     } else return node;
   }
 }
@@ -103,16 +164,20 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function valueAt(input: unknown, path: readonly (string | number)[]): unknown {
+function valueAt(input: unknown, path: Path): unknown {
   let value = input;
-  for (const p of path) value = isRecord(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[p] : undefined;
+  for (const p of path) value = child(value, p);
   return value;
+}
+
+function child(value: unknown, key: PropertyKey): unknown {
+  return isRecord(value) || Array.isArray(value) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function pathKey(path: readonly (string | number)[]): string {
-  return JSON.stringify(path);
+function pathKey(path: Path): string {
+  return JSON.stringify(path.map(String));
 }

@@ -3,7 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { ZodError } from 'zod';
 import { type ContextDigest, hashBuildContext } from './build-context';
 import { ConfigError, ENVIRONMENTS } from './environments';
-import { describeIssues } from './issues';
+import { describeIssues, issueWords } from './issues';
 import type { EdgeInputs } from './edge';
 import { emptyRuntimeConfig, missingRuntimeConfig } from './runtime-config';
 import { rubyVersionMismatches } from './ruby-version';
@@ -27,7 +27,7 @@ function operatorInputError(error: ConfigError, edge: EdgeInputs): ConfigError {
 /** Validates an environment as written and fills its defaults. */
 export function parseEnvironment(input: unknown, label = describe(input)): Environment {
   try {
-    return environmentSchema.parse(input);
+    return environmentSchema.parse(input, { error: issueWords });
   } catch (e) {
     if (e instanceof ZodError) {
       throw new ConfigError(label, describeIssues(environmentSchema, input, e.issues));

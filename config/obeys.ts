@@ -9,7 +9,7 @@ import type { Check } from '../constructs/core/rule';
 export function obeys<T>(check: Check<T>): (value: T, ctx: z.RefinementCtx) => void {
   return (value, ctx) => {
     const broken = check(value);
-    if (broken) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${broken}${received(value)}` });
+    if (broken) ctx.addIssue({ code: 'custom', message: `${broken}${received(value)}` });
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JobDocument } from '../constructs/nomad/api';
+import { issueWords } from './issues';
 
 /**
  * What the stack hands the release step's command (`commands/release.ts`) through the
@@ -34,12 +35,12 @@ export type ReleaseSettings = z.infer<typeof releaseSettings>;
 
 /** The settings as the stack writes them (checked: a wrong shape fails synth, not a deploy). */
 export function encodeReleaseSettings(settings: ReleaseSettings): string {
-  return JSON.stringify(releaseSettings.parse(settings));
+  return JSON.stringify(releaseSettings.parse(settings, { error: issueWords }));
 }
 
 /** What the release command was given, read back; a missing or malformed variable names itself. */
 export function decodeRelease(env: Readonly<Record<string, string | undefined>>): { settings: ReleaseSettings; service: JobDocument } {
-  const settings = releaseSettings.safeParse(parseVariable(env, RELEASE_SETTINGS_VARIABLE));
+  const settings = releaseSettings.safeParse(parseVariable(env, RELEASE_SETTINGS_VARIABLE), { error: issueWords });
   if (!settings.success) {
     throw new Error(`${RELEASE_SETTINGS_VARIABLE}: ${settings.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }

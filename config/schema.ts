@@ -49,7 +49,10 @@ const duration = (rule?: Check<Duration>) =>
 /** A rule across fields checks only durations their fields accepted: a refused one is said at its field. */
 const parsed = (...durations: (Duration | undefined)[]) => durations.every((d) => d === undefined || d instanceof Duration);
 
-/** Where a group may run, as the constraints its construct takes. */
+/**
+ * Where a group may run, as the constraints its construct takes. Left out, it is parsed as `{}`
+ * (`.prefault({})`: zod 4's `.default` would skip the transform and hand `{}` out as it is).
+ */
 const placement = z
   .object({
     /** Unique names of nodes the group must not run on (`${node.unique.name} != …`). */
@@ -176,7 +179,7 @@ const web = z
     healthCheck: healthCheck.optional(),
     /** @default - PumaGroup's (10s): Consul deregisters puma this long before it is stopped */
     shutdownDelay: duration().optional(),
-    placement: placement.default({}),
+    placement: placement.prefault({}),
     mounts: z.array(mount).default([]),
   })
   .strict();
@@ -198,7 +201,7 @@ const worker = z
     killTimeout: duration().optional(),
     /** Fields left out are SidekiqGroup's (SIDEKIQ_UPDATE). */
     update: update(SIDEKIQ_UPDATE).optional(),
-    placement: placement.default({}),
+    placement: placement.prefault({}),
     mounts: z.array(mount).default([]),
   })
   .strict()
@@ -208,7 +211,7 @@ const worker = z
     const shutdown = w.shutdownTimeout ?? SIDEKIQ_DEFAULT_SHUTDOWN;
     const kill = w.killTimeout ?? shutdown.plus(SIDEKIQ_KILL_MARGIN);
     const badKill = checkKillTimeout(kill, shutdown);
-    if (badKill) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['killTimeout'], message: badKill });
+    if (badKill) ctx.addIssue({ code: 'custom', path: ['killTimeout'], message: badKill });
   });
 
 const runtimeConfig = z
@@ -232,7 +235,7 @@ const runtimeConfig = z
   .superRefine((c, ctx) => {
     const onChange: ChangeAction = typeof c.onChange === 'string' ? { mode: c.onChange } : { mode: 'signal', signal: c.onChange.signal };
     const bad = checkChangeAction({ onChange, envNames: c.env });
-    if (bad) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['onChange'], message: bad });
+    if (bad) ctx.addIssue({ code: 'custom', path: ['onChange'], message: bad });
   });
 
 /**
@@ -277,7 +280,8 @@ const cluster = z
  * (README, "Shared state"). No secret is written here: the pg backend reads PG_CONN_STR, the
  * consul backend CONSUL_HTTP_TOKEN, from the operator's environment at plan and apply time.
  */
-const lockTimeout = duration().default('5m');
+// prefault: a default that, like a written value, goes through the parse (zod 4's default skips it).
+const lockTimeout = duration().prefault('5m');
 const state = z
   .discriminatedUnion('backend', [
     /** A file on this machine (main.ts places it): only this machine can deploy safely. */
@@ -300,12 +304,12 @@ const state = z
         path: z.string().regex(/^[^/\s][^\s]*$/, 'must be a KV path without a leading "/"'),
         datacenter: z.string().min(1).optional(),
         /** A CA certificate file for Consul's API. Not a secret. */
-        caFile: z.string().startsWith('/', 'must be an absolute path').optional(),
+        caFile: z.string().superRefine(obeys(checkAbsolutePath)).optional(),
         lockTimeout,
       })
       .strict(),
   ])
-  .default({ backend: 'local' });
+  .prefault({ backend: 'local' });
 
 export const environmentSchema = z
   .object({
@@ -313,7 +317,7 @@ export const environmentSchema = z
     nomad: z
       .object({
         /** @default - NOMAD_ADDR at plan/apply time, read by the provider */
-        address: z.string().url().optional(),
+        address: z.url().optional(),
         region: z.string().min(1).optional(),
         namespace: z.string().min(1).optional(),
         datacenters: z.array(z.string()).superRefine(obeys(checkDatacenters)),
@@ -378,7 +382,7 @@ export const environmentSchema = z
     ];
     const seen = new Set<string>();
     for (const [name, path] of groups) {
-      if (seen.has(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `group name '${name}' is used twice` });
+      if (seen.has(name)) ctx.addIssue({ code: 'custom', path, message: `group name '${name}' is used twice` });
       seen.add(name);
     }
     // Consul sees each service name with the suffix: that is the name the DNS-label rule applies to.
@@ -389,13 +393,13 @@ export const environmentSchema = z
     for (const [name, path] of services) {
       const full = `${name}${e.consul.serviceSuffix}`;
       const broken = checkServiceName(full);
-      if (broken) ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `${broken}, got '${full}'` });
+      if (broken) ctx.addIssue({ code: 'custom', path, message: `${broken}, got '${full}'` });
     }
     if (e.release && !seen.has(e.release.group)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['release', 'group'], message: `group '${e.release.group}' is not a group of the job (groups: ${[...seen].join(', ')})` });
+      ctx.addIssue({ code: 'custom', path: ['release', 'group'], message: `group '${e.release.group}' is not a group of the job (groups: ${[...seen].join(', ')})` });
     }
     if (seen.has(webService) && webService !== webGroup) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['web', 'service'], message: `service '${webService}' is also a worker's service name` });
+      ctx.addIssue({ code: 'custom', path: ['web', 'service'], message: `service '${webService}' is also a worker's service name` });
     }
     const mounts = [
       ...e.web.mounts.map((m, i) => ({ m, path: ['web', 'mounts', i, 'volume'] })),
@@ -404,13 +408,13 @@ export const environmentSchema = z
     for (const { m, path } of mounts) {
       if (!(m.volume in e.volumes)) {
         const known = Object.keys(e.volumes).join(', ') || 'none';
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `volume '${m.volume}' is not declared under volumes (declared: ${known})` });
+        ctx.addIssue({ code: 'custom', path, message: `volume '${m.volume}' is not declared under volumes (declared: ${known})` });
       }
     }
     for (const key of Object.keys(e.env)) {
       if (isSecretName(key)) {
         ctx.addIssue({
-          code: z.ZodIssueCode.custom,
+          code: 'custom',
           path: ['env', key],
           message: `'${key}' looks like a secret; env is committed to git and rendered into the jobspec: keep secrets out of it`,
         });

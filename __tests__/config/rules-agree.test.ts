@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { issueWords } from '../../config/issues';
 import { ConfigError, loadEnvironment } from '../../config/load';
 import { production } from '../../config/production';
 import { environmentSchema } from '../../config/schema';
@@ -45,9 +46,9 @@ type Verdict = string | undefined;
 function schemaSays(path: string, change: (e: any) => void): Verdict {
   const input = structuredClone(production(fixtureEdge())) as any;
   change(input);
-  const result = environmentSchema.safeParse(input);
+  const result = environmentSchema.safeParse(input, { error: issueWords });
   if (result.success) return undefined;
-  const issue = result.error.issues.find((i) => i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') === path);
+  const issue = result.error.issues.find((i) => i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') === path);
   return issue?.message;
 }
 

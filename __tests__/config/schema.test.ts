@@ -305,6 +305,20 @@ describe('web fields an environment leaves out', () => {
   });
 });
 
+describe("zod's own messages, in the words config errors had before zod 4", () => {
+  it.each<[string, (e: any) => void, string]>([
+    ['a missing key', (e) => delete e.web.count, 'web.count: Required'],
+    ['a value of the wrong type', (e) => (e.web.count = 'two'), 'web.count: Expected number, received string'],
+    ['a value no enum member', (e) => (e.image.runtime = 'docker'), "image.runtime: Invalid enum value. Expected 'buildpacks' | 'direct', received 'docker'"],
+    ['an image source neither build nor prebuilt', (e) => (e.image = { source: 'pull' }), "image.source: Invalid discriminator value. Expected 'build' | 'prebuilt'"],
+    ['an empty string', (e) => (e.nomad.region = ''), 'nomad.region: String must contain at least 1 character(s)'],
+    ['an env name its rule refuses, said at the key', (e) => (e.env['bad-key'] = 'x'), "env.bad-key: must be letters, digits and '_', not starting with a digit, got 'bad-key'"],
+    ['an unknown key inside one member of a union', (e) => Object.assign(e.runtimeConfig, { env: [], onChange: { signal: 'SIGHUP', x: 1 } }), "runtimeConfig.onChange: Unrecognized key(s) in object: 'x'"],
+  ])('%s', (_, change, message) => {
+    expect(errorFor(change).split('\n').slice(1)).toEqual([`  - ${message}`]);
+  });
+});
+
 describe('a typo in a key', () => {
   it('names the item, the key it likely means, and not the "Required" that follows from it', () => {
     const text = errorFor((e) => {

@@ -22,9 +22,10 @@ export default defineConfig({
           // Real processes: a Nomad agent, a registry, podman, terraform, cdktf.
           testTimeout: 600_000,
           hookTimeout: 300_000,
-          // One file at a time: two cores, and each file runs its own agents.
+          // One file at a time: two cores, and each file runs its own agents. Each file still gets
+          // a fresh process (vitest 4's isolate default); its singleFork meant one shared process.
           pool: 'forks',
-          poolOptions: { forks: { singleFork: true } },
+          maxWorkers: 1,
         },
       },
     ],
