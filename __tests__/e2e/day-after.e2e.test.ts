@@ -20,6 +20,7 @@ function script(name: string): string[] {
  * status`, `logs` and `history` against the local job as synth writes it, registered through
  * Nomad's API as the nomad provider registers it; where allocations must run, its tasks are
  * raw_exec shell loops (day-after-jobs.ts), so they really run and become healthy or not.
+ * Modules it proves: commands/status.ts, logs.ts, history.ts and commands/job-view.ts (what they share).
  */
 describe('the day after a deploy: status, logs, history', () => {
   let local: LocalEnvironment;

@@ -13,6 +13,7 @@ import { SchedulingNode } from './support/scheduling-node';
  * (Nomad 1.6.3 dev agent with a scheduling node, registry, podman) with the providers from the mirror: each change is
  * shown by npm run plan, diff and deploy with both values, then put back by the deploy as a new
  * version equal to the declared job, after which a plan shows nothing.
+ * Modules it proves: commands/drift.ts and commands/terraform-state.ts (the job as state holds it).
  */
 describe('drift: a job changed outside this tool, shown and healed', () => {
   let local: LocalEnvironment;

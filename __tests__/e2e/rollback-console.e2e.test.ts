@@ -11,6 +11,9 @@ import { type CliRun, expectSuccess, Project } from './support/project';
  * seam, in this checkout only: each task of the registered job runs /bin/sleep with raw_exec on
  * the dev agent (no container runtime here), keeping the image it would run in
  * Meta.standin_for_image, which is where the rollback reads a version's image from for such a job.
+ * Modules it proves: commands/rollback.ts, commands/rollback-target.ts (which version, and why),
+ * commands/registry-manifest.ts (the digest still in the registry, or gone), commands/console.ts
+ * and commands/run-program.ts (the nomad CLI under a terminal).
  */
 const RUNNING_PAYLOAD = `
 /** e2e only (rollback-console.e2e.test.ts): the same job, with tasks that run here; each keeps the image it stands in for. */

@@ -12,6 +12,7 @@ import { NomadGate } from './support/nomad-gate';
  * is in a real PostgreSQL (the local environment, switched with DASHBOARD_STATE_BACKEND=pg;
  * PG_CONN_STR from each operator's environment). Each test gets a fresh local environment, a
  * fresh database and fresh clones.
+ * Modules it proves: commands/state-lock.ts (the wait and the holder named) and commands/state.ts.
  */
 describe('shared state on PostgreSQL', () => {
   let pg: Postgres;
