@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RENDERED_JOB_KEY } from '../constructs/nomad/api';
 import { loadEnvironment } from '../config/load';
 import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain } from './cli';
@@ -43,8 +44,8 @@ export const planCommand: Command = {
       const tf = terraformPlan(stackDir, steps);
       collectSensitive(tf, redactor);
       const summary = summarize(tf);
-      const job = plannedJob(tf, () => synthesizedJobspec(stackDir, summary.job.address));
-      if (job.source === 'synthesized') steps.progress('the jobspec holds values known only after apply (a new image\'s digest, a new runtime config revision): the job is planned with placeholders');
+      const job = plannedJob(tf, () => renderedJob(stackDir, summary.job.address));
+      if (job.source === 'rendered') steps.progress('the jobspec holds values known only after apply (a new image\'s digest, a new runtime config revision): the job is planned with placeholders');
 
       steps.progress(`nomad plan of job '${job.document.Job.ID}' at ${nomad.connection.address}…`);
       const started = Date.now();
@@ -63,13 +64,14 @@ export const planCommand: Command = {
   },
 };
 
-/** The jobspec as synth wrote it, Terraform's escapes and references still in it. */
-function synthesizedJobspec(stackDir: string, address: string): string {
-  const stack = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { resource?: Record<string, Record<string, { jobspec?: unknown }>> };
+/** The job as the stack rendered it at synth, beside the resource's jobspec (RENDERED_JOB_KEY, api.ts). */
+function renderedJob(stackDir: string, address: string): string {
+  type Resource = { '//'?: Record<string, unknown> };
+  const stack = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { resource?: Record<string, Record<string, Resource>> };
   const [type, name] = address.split('.') as [string, string];
-  const jobspec = stack.resource?.[type]?.[name]?.jobspec;
-  if (typeof jobspec !== 'string') throw new Error(`${address} has no jobspec in ${stackDir}/cdk.tf.json`);
-  return jobspec;
+  const rendered = stack.resource?.[type]?.[name]?.['//']?.[RENDERED_JOB_KEY];
+  if (typeof rendered !== 'string') throw new Error(`${address} has no rendered job (its "//"."${RENDERED_JOB_KEY}") in ${stackDir}/cdk.tf.json: synthesize it again with this checkout`);
+  return rendered;
 }
 
 runMain(planCommand, module);

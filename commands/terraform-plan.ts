@@ -1,4 +1,4 @@
-import type { JobDocument } from '../constructs/nomad/api';
+import { type JobDocument, REFERENCE_MARKS } from '../constructs/nomad/api';
 import type { Redactor } from './secrets';
 
 /** The parts of `terraform show -json <planfile>` read here (Terraform's JSON output format). */
@@ -120,21 +120,21 @@ function addMarked(value: unknown, mask: unknown, redactor: Redactor): void {
   for (const [key, m] of Object.entries(mask)) addMarked((value as Record<string, unknown>)[key], m, redactor);
 }
 
-/** Where the jobspec came from: Terraform's evaluation, or ours because an input is only known after apply. */
+/** Where the jobspec came from: Terraform's evaluation, or the stack's rendering because an input is only known after apply. */
 export interface PlannedJob {
   readonly document: JobDocument;
-  readonly source: 'terraform' | 'synthesized';
+  readonly source: 'terraform' | 'rendered';
 }
 
 /**
  * The jobspec Terraform would hand the nomad provider. Known in the plan unless an input is
- * computed at apply: the image's digest when it is rebuilt (or built for the first time).
- * Then the synthesized jobspec is evaluated here: the digest reference becomes
- * `<repository>:<tag> (to be built)` (Nomad's plan pulls nothing, so the placeholder is only
- * read by people), variables take the plan's values, and Terraform's escapes are undone, so
- * Nomad's `${…}` interpolations reach Nomad as written.
+ * computed at apply: the image's digest when it is rebuilt (or built for the first time), a
+ * new runtime config revision. Then the job is the one the stack rendered at synth
+ * (`RENDERED_JOB_KEY`, api.ts), its references given the plan's values: a digest to be built
+ * becomes `<repository>:<tag> (to be built)` (Nomad's plan pulls nothing, so the placeholder is
+ * only read by people).
  */
-export function plannedJob(plan: TerraformPlan, synthesizedJobspec: () => string): PlannedJob {
+export function plannedJob(plan: TerraformPlan, renderedJob: () => string): PlannedJob {
   const job = jobChange(plan);
   const after = job.change.after as { jobspec?: unknown } | null;
   const unknown = job.change.after_unknown as { jobspec?: unknown } | null | undefined;
@@ -142,8 +142,8 @@ export function plannedJob(plan: TerraformPlan, synthesizedJobspec: () => string
     return { document: parseJobspec(after.jobspec, job.address), source: 'terraform' };
   }
   if (!after) throw new Error(`${job.address} would be deleted: there is no job to plan`);
-  const text = evaluateTemplate(synthesizedJobspec(), (reference) => resolveReference(reference, plan));
-  return { document: parseJobspec(withImagePlaceholders(text, plan), job.address), source: 'synthesized' };
+  const document = withReferences(parseJobspec(renderedJob(), job.address), plan) as JobDocument;
+  return { document, source: 'rendered' };
 }
 
 function parseJobspec(text: string, address: string): JobDocument {
@@ -157,14 +157,32 @@ function parseJobspec(text: string, address: string): JobDocument {
   return document;
 }
 
-/** Marks a digest that is only known after the build: replaced by a readable placeholder before parsing. */
-const DIGEST = (id: string) => `\u0000digest:${id}\u0000`;
+/** Stands for a digest known only after the build, until the string holding it is read whole. */
+const UNBUILT = (id: string) => `\u0001unbuilt:${id}\u0001`;
 
-function resolveReference(reference: string, plan: TerraformPlan): string {
+/**
+ * Every string in a rendered job (keys too) with its reference marks resolved. A string that is
+ * one mark alone takes the value as it is (a count from a variable stays a number).
+ */
+function withReferences(value: unknown, plan: TerraformPlan): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('\u0000')) return value;
+    const alone = /^\u0000([^\u0000]+)\u0000$/.exec(value);
+    const resolved = alone ? resolveReference(alone[1]!, plan) : value.replace(REFERENCE_MARKS, (_, r: string) => String(resolveReference(r, plan)));
+    return typeof resolved === 'string' ? withImagePlaceholders(resolved, plan) : resolved;
+  }
+  if (Array.isArray(value)) return value.map((v) => withReferences(v, plan));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [String(withReferences(k, plan)), withReferences(v, plan)]));
+  }
+  return value;
+}
+
+function resolveReference(reference: string, plan: TerraformPlan): string | number | boolean {
   const variable = /^var\.([A-Za-z0-9_-]+)$/.exec(reference);
   if (variable) {
     const value = plan.variables?.[variable[1]!]?.value;
-    if (isScalar(value)) return jsonStringContent(value);
+    if (isScalar(value)) return value;
     throw new Error(`the jobspec uses var.${variable[1]}, which the plan gives no value`);
   }
   const attribute = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(reference);
@@ -172,11 +190,11 @@ function resolveReference(reference: string, plan: TerraformPlan): string {
     const [, type, name, key] = attribute as unknown as [string, string, string, string];
     const change = managed(plan).find((r) => r.type === type && r.name === name);
     const unknown = (change?.change.after_unknown as Record<string, unknown> | undefined)?.[key] === true;
-    if (type === 'docker_registry_image' && key === 'sha256_digest' && (unknown || !change)) return DIGEST(name);
+    if (type === 'docker_registry_image' && key === 'sha256_digest' && (unknown || !change)) return UNBUILT(name);
     // A revision drawn anew (constructs/terraform/revision.ts): its value says nothing, only that it changes.
     if (type === 'terraform_data' && key === 'id' && change && unknown) return `(new ${name}, known after apply)`;
     const value = (change?.change.after as Record<string, unknown> | null | undefined)?.[key];
-    if (change && !unknown && isScalar(value)) return jsonStringContent(value);
+    if (change && !unknown && isScalar(value)) return value;
     if (change && unknown) throw new Error(`the jobspec uses \${${reference}}, which is known only after apply`);
   }
   throw new Error(`the jobspec uses \${${reference}}, which npm run plan cannot evaluate before apply`);
@@ -186,16 +204,11 @@ function isScalar(value: unknown): value is string | number | boolean {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
-/** A value spliced into a JSON string, quoted as JSON would quote it. */
-function jsonStringContent(value: string | number | boolean): string {
-  return JSON.stringify(String(value)).slice(1, -1);
-}
-
 /** `host/repo@<digest to be built>` becomes `host/repo:ctx-… (to be built)`, the tag the build pushes. */
 function withImagePlaceholders(text: string, plan: TerraformPlan): string {
   return text
-    .replace(/[^"\s]*@\u0000digest:([A-Za-z0-9_-]+)\u0000/g, (_, id: string) => `${builtImageName(plan, id)} (to be built)`)
-    .replace(/\u0000digest:([A-Za-z0-9_-]+)\u0000/g, (_, id: string) => `(digest of ${builtImageName(plan, id)}, to be built)`);
+    .replace(/^[^\s]*@\u0001unbuilt:([A-Za-z0-9_-]+)\u0001$/, (_, id: string) => `${builtImageName(plan, id)} (to be built)`)
+    .replace(/\u0001unbuilt:([A-Za-z0-9_-]+)\u0001/g, (_, id: string) => `(digest of ${builtImageName(plan, id)}, to be built)`);
 }
 
 function builtImageName(plan: TerraformPlan, id: string): string {
@@ -205,35 +218,4 @@ function builtImageName(plan: TerraformPlan, id: string): string {
     if (typeof name === 'string') return name;
   }
   return `docker_registry_image.${id}`;
-}
-
-/**
- * Terraform's string template evaluation, for what synth writes: `$${` is a literal `${`,
- * `%%{` a literal `%{`, and `${reference}` is resolved. Directives (`%{if}`) and function
- * calls are not something our stacks write: they fail by name in `resolve`.
- */
-export function evaluateTemplate(template: string, resolve: (reference: string) => string): string {
-  let out = '';
-  let i = 0;
-  while (i < template.length) {
-    if (template.startsWith('$${', i)) {
-      out += '${';
-      i += 3;
-    } else if (template.startsWith('%%{', i)) {
-      out += '%{';
-      i += 3;
-    } else if (template.startsWith('${', i)) {
-      const end = template.indexOf('}', i + 2);
-      if (end < 0) throw new Error(`the jobspec has an unterminated \${ at character ${i}`);
-      out += resolve(template.slice(i + 2, end).trim());
-      i = end + 1;
-    } else if (template.startsWith('%{', i)) {
-      const end = template.indexOf('}', i + 2);
-      throw new Error(`the jobspec uses the template directive %{${template.slice(i + 2, end < 0 ? i + 20 : end)}}, which npm run plan cannot evaluate`);
-    } else {
-      out += template[i];
-      i += 1;
-    }
-  }
-  return out;
 }

@@ -24,9 +24,17 @@ export function nomadFixture(scenario: Scenario): JobPlanResponse {
   return JSON.parse(readFileSync(join(DIR, `${scenario}.nomad.json`), 'utf8')) as JobPlanResponse;
 }
 
-/** The jobspec synth wrote, for the scenarios where Terraform knows it only after apply. */
-export function synthesizedJobspec(scenario: 'first-no-docker-node' | 'source-change'): string {
-  return readFileSync(join(DIR, `${scenario}.synthesized-jobspec.txt`), 'utf8');
+/** The scenarios where Terraform knows the jobspec only after apply, so the plan reads the job synth rendered. */
+export const RENDERED_SCENARIOS = ['first-no-docker-node', 'source-change'] as const;
+export type RenderedScenario = (typeof RENDERED_SCENARIOS)[number];
+
+/** The job the stack rendered at synth (RENDERED_JOB_KEY in constructs/nomad/api.ts), as recorded. */
+export function renderedJobFixture(scenario: RenderedScenario): string {
+  return readFileSync(renderedJobPath(scenario), 'utf8');
+}
+
+export function renderedJobPath(scenario: RenderedScenario): string {
+  return join(DIR, `${scenario}.rendered-job.json`);
 }
 
 /** Nomad's diff for sidekiq-long's memory going from 512 to 640 MB, as `npm run plan` prints it: recorded, and seen live in the e2e test. */

@@ -8,7 +8,8 @@ import { planCommand } from '../../commands/plan';
 import { runCommand } from '../support/command';
 import { CANARY_PASSWORD, RECORDED_PASSWORD } from '../fixtures/plan/record';
 import { DEPLOYED_STATE_FILE, type DriftScenario, recorded } from './drift-fixtures';
-import { nomadFixture, WORKER_MEMORY_REPORT, type Scenario } from './fixtures';
+import { RENDERED_JOB_KEY } from '../../constructs/nomad/api';
+import { nomadFixture, renderedJobPath, WORKER_MEMORY_REPORT, type Scenario } from './fixtures';
 
 /**
  * The command's wiring, without the tools: a project whose app writes the recorded stack,
@@ -35,7 +36,7 @@ if (process.env.FAIL_SYNTH) { console.error('synth failed, password ' + process.
 const stack = path.join(process.env.CDKTF_OUTDIR, 'stacks', 'local');
 fs.mkdirSync(stack, { recursive: true });
 const backend = process.env.STATE ? { backend: { local: { path: process.env.STATE } } } : {};
-fs.writeFileSync(path.join(stack, 'cdk.tf.json'), JSON.stringify({ terraform: backend, resource: { nomad_job: { rails: { jobspec: fs.readFileSync(process.env.JOBSPEC, 'utf8') } } } }));
+fs.writeFileSync(path.join(stack, 'cdk.tf.json'), JSON.stringify({ terraform: backend, resource: { nomad_job: { rails: { '//': { ${RENDERED_JOB_KEY}: fs.readFileSync(process.env.RENDERED_JOB, 'utf8') } } } } }));
 const annotations = process.env.ANNOTATION ? [{ constructPath: 'local/image', level: process.env.ANNOTATION, message: 'build context is not on this machine' }] : [];
 fs.writeFileSync(path.join(process.env.CDKTF_OUTDIR, 'manifest.json'), JSON.stringify({ stacks: { local: { workingDirectory: 'stacks/local', annotations } } }));
 `,
@@ -83,7 +84,7 @@ esac
         PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
         LOCAL_NOMAD_ADDR: nomadAddr,
         TF_FIXTURE: join(__dirname, `../fixtures/plan/${s}.terraform.json`),
-        JOBSPEC: join(__dirname, '../fixtures/plan/source-change.synthesized-jobspec.txt'),
+        RENDERED_JOB: renderedJobPath('source-change'),
         ...env,
       },
       cwd: dir,
@@ -128,7 +129,7 @@ esac
     expect(r.stdout).toContain("group 'sidekiq-long': cannot place 1 allocation: no node has enough memory");
   });
 
-  it('a rebuilt image: planned from the synthesized jobspec, said on stderr', async () => {
+  it('a rebuilt image: planned from the job synth rendered, said on stderr', async () => {
     const r = await run('source-change');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("known only after apply (a new image's digest, a new runtime config revision): the job is planned with placeholders");

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../commands/secrets';
-import { collectSensitive, evaluateTemplate, plannedJob, summarize, type TerraformPlan } from '../../commands/terraform-plan';
+import { collectSensitive, plannedJob, summarize, type TerraformPlan } from '../../commands/terraform-plan';
+import { RENDERED_JOB_KEY, referenceMark } from '../../constructs/nomad/api';
 import { RECORDED_PASSWORD } from '../fixtures/plan/record';
-import { synthesizedJobspec, terraformFixture } from './fixtures';
+import { jobOf, writtenStack, fixtureEnvironment } from '../support/synth';
+import { RENDERED_SCENARIOS, renderedJobFixture, terraformFixture } from './fixtures';
 
 const NOT_NEEDED = () => {
-  throw new Error('the synthesized jobspec was read although Terraform knows the jobspec');
+  throw new Error('the rendered job was read although Terraform knows the jobspec');
 };
 
 describe("Terraform's plan, summarized", () => {
@@ -59,11 +61,13 @@ describe('the job handed to Nomad', () => {
     expect(long.Constraints).toEqual([{ LTarget: '${node.unique.name}', RTarget: 'node-railsweb', Operand: '!=' }]);
   });
 
-  it("when the image is rebuilt, the synthesized jobspec with a placeholder image, escapes undone, Nomad's own ${…} intact", () => {
-    const job = plannedJob(terraformFixture('source-change'), () => synthesizedJobspec('source-change'));
-    expect(job.source).toBe('synthesized');
+  it("when the image is rebuilt, the job synth rendered, a placeholder image in it, Nomad's own ${…} intact", () => {
+    const job = plannedJob(terraformFixture('source-change'), () => renderedJobFixture('source-change'));
+    expect(job.source).toBe('rendered');
     const text = JSON.stringify(job.document);
-    expect(text).not.toMatch(/\$\$\{|docker_registry_image|var\./);
+    expect(text).not.toMatch(/\$\$\{|docker_registry_image|terraform_data|var\.|\\u000[01]/);
+    // The runtime config did not change: its revision is the one in state.
+    expect(job.document.Job.TaskGroups[0]!.Tasks[0]!.Meta).toEqual({ runtime_config_revision: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f-]{27}$/) });
     for (const group of job.document.Job.TaskGroups) {
       expect(group.Tasks[0]!.Config.image).toMatch(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-[0-9a-f]{16} \(to be built\)$/);
       // The pull credentials: read by the task's template from the Nomad Variable, never in the jobspec.
@@ -73,8 +77,9 @@ describe('the job handed to Nomad', () => {
   });
 
   it('the first deploy too (nothing in state yet)', () => {
-    const job = plannedJob(terraformFixture('first-no-docker-node'), () => synthesizedJobspec('first-no-docker-node'));
+    const job = plannedJob(terraformFixture('first-no-docker-node'), () => renderedJobFixture('first-no-docker-node'));
     expect(job.document.Job.ID).toBe('rails');
+    expect(job.document.Job.TaskGroups[0]!.Tasks[0]!.Meta).toEqual({ runtime_config_revision: '(new runtime_config_revision, known after apply)' });
     expect(job.document.Job.TaskGroups).toHaveLength(7);
   });
 
@@ -86,37 +91,60 @@ describe('the job handed to Nomad', () => {
   });
 });
 
-describe("Terraform's template escapes", () => {
-  const none = (ref: string): string => {
-    throw new Error(`unexpected reference ${ref}`);
-  };
-
-  it('$${ and %%{ are literal ${ and %{ (Nomad interpolations, consul-template directives)', () => {
-    expect(evaluateTemplate('$${node.unique.name} %%{ if x }$${NOMAD_ALLOC_DIR}', none)).toBe('${node.unique.name} %{ if x }${NOMAD_ALLOC_DIR}');
+describe('the job synth rendered beside the jobspec', () => {
+  it('is the jobspec Terraform evaluates, its references marked instead of written ${…}, nothing escaped', () => {
+    const stack = writtenStack(fixtureEnvironment('local'));
+    const rendered = stack.resource.nomad_job.rails['//'][RENDERED_JOB_KEY] as string;
+    const references = [...rendered.matchAll(/\\u0000([^\\]+)\\u0000/g)].map((m) => m[1]);
+    expect(new Set(references)).toEqual(new Set(['docker_registry_image.image.sha256_digest', 'terraform_data.runtime_config_revision.id']));
+    const written = JSON.parse(JSON.stringify(JSON.parse(rendered)).replace(/\\u0000([^\\]+)\\u0000/g, '${$1}'));
+    expect(written).toEqual({ Job: jobOf(stack) });
   });
 
-  it('${REGISTRY_PASSWORD} escaped for Terraform reaches Nomad as written', () => {
-    expect(evaluateTemplate('{"password": "$${REGISTRY_PASSWORD}"}', none)).toBe('{"password": "${REGISTRY_PASSWORD}"}');
+  it('the recordings hold the references the stack renders today (record again if not: see record.ts)', () => {
+    const today = writtenStack(fixtureEnvironment('local')).resource.nomad_job.rails['//'][RENDERED_JOB_KEY] as string;
+    const marks = (text: string) => new Set(text.match(/\\u0000[^\\]+\\u0000/g));
+    for (const scenario of RENDERED_SCENARIOS) expect(marks(renderedJobFixture(scenario))).toEqual(marks(today));
   });
+});
 
-  it('references are resolved; a reference plan cannot evaluate is named', () => {
-    expect(evaluateTemplate('a ${var.x} b', (r) => `<${r}>`)).toBe('a <var.x> b');
+describe('the references in the rendered job', () => {
+  /** A rendered job (RENDERED_JOB_KEY) holding the given Job fields, references marked as synth marks them. */
+  const rendered = (job: object) => () => JSON.stringify({ Job: { ID: 'rails', ...job } });
+
+  it('a reference npm run plan cannot evaluate is named', () => {
     const plan: TerraformPlan = { format_version: '1.2', resource_changes: terraformFixture('source-change').resource_changes };
-    expect(() => plannedJob(plan, () => '{"Job": {"ID": "${nomad_variable.rails.id}"}}')).toThrow('${nomad_variable.rails.id}');
+    expect(() => plannedJob(plan, rendered({ Name: referenceMark('nomad_variable.rails.id') }))).toThrow('the jobspec uses ${nomad_variable.rails.id}, which npm run plan cannot evaluate before apply');
   });
 
   it("another resource's attribute: its planned value when known, an error naming it when known only after apply", () => {
     const plan = terraformFixture('source-change');
-    const job = plannedJob(plan, () => '{"Job": {"ID": "rails", "Meta": {"image": "${docker_image.image.name}"}}}');
+    const job = plannedJob(plan, rendered({ Meta: { image: referenceMark('docker_image.image.name') } }));
     expect(job.document.Job.Meta).toEqual({ image: expect.stringMatching(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-[0-9a-f]{16}$/) });
-    expect(() => plannedJob(plan, () => '{"Job": {"ID": "${docker_image.image.image_id}"}}')).toThrow('the jobspec uses ${docker_image.image.image_id}, which is known only after apply');
+    expect(() => plannedJob(plan, rendered({ Name: referenceMark('docker_image.image.image_id') }))).toThrow('the jobspec uses ${docker_image.image.image_id}, which is known only after apply');
   });
 
-  it('a variable value is spliced into the JSON string quoted', () => {
+  it('a value is put in as it is, inside the string that holds its reference, and in a key too', () => {
     const plan = terraformFixture('source-change');
-    plan.variables!.registry_pull_password = { value: 'pa"ss\\word' };
-    const job = plannedJob(plan, () => '{"Job": {"ID": "rails", "Meta": {"password": "${var.registry_pull_password}"}}}');
-    expect(job.document.Job.Meta).toEqual({ password: 'pa"ss\\word' });
+    plan.variables!.registry_pull_password = { value: 'pa"ss\\word ${x}' };
+    const job = plannedJob(plan, rendered({ Meta: { password: `<${referenceMark('var.registry_pull_password')}>`, [`k-${referenceMark('var.registry_pull_password')}`]: 'v' } }));
+    expect(job.document.Job.Meta).toEqual({ password: '<pa"ss\\word ${x}>', 'k-pa"ss\\word ${x}': 'v' });
+  });
+
+  it('a reference alone in its string takes its value as it is: a count from a variable stays a number', () => {
+    const plan = terraformFixture('source-change');
+    plan.variables!.web_count = { value: 3 };
+    const job = plannedJob(plan, rendered({ Meta: { count: `n=${referenceMark('var.web_count')}` }, TaskGroups: [{ Name: 'web', Count: referenceMark('var.web_count') }] }));
+    expect(job.document.Job.TaskGroups[0]!.Count).toBe(3);
+    expect(job.document.Job.Meta).toEqual({ count: 'n=3' });
+  });
+
+  it("a digest to be built: the tag to be pushed where the string is the image, named where it is part of one", () => {
+    const plan = terraformFixture('source-change');
+    const digest = referenceMark('docker_registry_image.image.sha256_digest');
+    const job = plannedJob(plan, rendered({ Meta: { image: `127.0.0.1:5000/wikiedu-web@${digest}`, note: `built as ${digest}` } }));
+    expect(job.document.Job.Meta!.image).toMatch(/^127\.0\.0\.1:\d+\/wikiedu-web:ctx-[0-9a-f]{16} \(to be built\)$/);
+    expect(job.document.Job.Meta!.note).toMatch(/^built as \(digest of 127\.0\.0\.1:\d+\/wikiedu-web:ctx-[0-9a-f]{16}, to be built\)$/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { Testing, TerraformVariable } from 'cdktf';
 import { describe, expect, it } from 'vitest';
 import { ContainerImage } from '../../constructs/image/container-image';
+import { RENDERED_JOB_KEY, referenceMark } from '../../constructs/nomad/api';
 import { NomadJob } from '../../constructs/nomad/job';
 import { PumaGroup } from '../../constructs/rails/puma';
 import { SidekiqGroup } from '../../constructs/rails/sidekiq';
@@ -47,5 +48,15 @@ describe('props that are Terraform references', () => {
     expect(jobspec).toContain('"args":["-b","tcp://0.0.0.0","-p","${var.port}","--preload","-w","${var.workers}","-t","${var.threads_min}:4"]');
     expect(jobspec).toContain('"args":["-q","${var.queue}","-q","default","-c","1","-t","25"]');
     expect(jobspec).toContain('"PortLabel":"${var.port}"');
+  });
+
+  it('are marked in the job rendered for npm run plan, which is JSON: a number as a string of its mark alone', () => {
+    const written = stack.toTerraform() as { resource: { nomad_job: { app: { '//': Record<string, string> } } } };
+    const rendered = JSON.parse(written.resource.nomad_job.app['//'][RENDERED_JOB_KEY]!) as { Job: Record<string, any> };
+    const web = rendered.Job.TaskGroups.find((g: { Name: string }) => g.Name === 'web');
+    expect(web.Count).toBe(referenceMark('var.web_count'));
+    expect(web.Tasks[0].Resources).toEqual({ CPU: referenceMark('var.cpu'), MemoryMB: referenceMark('var.memory') });
+    expect(web.Tasks[0].Config.image).toBe(`registry.example.org/app@${referenceMark('var.digest')}`);
+    expect(web.Tasks[0].Config.args).toContain(`${referenceMark('var.threads_min')}:4`);
   });
 });

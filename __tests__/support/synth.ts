@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Testing } from 'cdktf';
 import type { Job, JobDocument } from '../../constructs/nomad/api';
 import type { EdgeInputs } from '../../config/edge';
@@ -32,6 +33,21 @@ export function synthEnvironment(environment: Environment): SynthesizedStack {
   const app = Testing.app();
   const stack = new DashboardStack(app, environment.name, { environment, projectDir: REPO_ROOT });
   return JSON.parse(Testing.synth(stack, true)) as SynthesizedStack;
+}
+
+/**
+ * The stack as `cdktf synth` writes it, `//` comments and all (Testing.synth drops them): the
+ * rendered job `npm run plan` reads is one (RENDERED_JOB_KEY, constructs/nomad/api.ts).
+ */
+export function writtenStack(environment: Environment): SynthesizedStack {
+  const app = Testing.app();
+  const stack = new DashboardStack(app, environment.name, { environment, projectDir: REPO_ROOT });
+  const outdir = Testing.fullSynth(stack);
+  try {
+    return JSON.parse(readFileSync(join(outdir, 'stacks', environment.name, 'cdk.tf.json'), 'utf8')) as SynthesizedStack;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 /** What Terraform does to the jobspec string before the provider sees it: `$${` becomes `${`. */

@@ -228,3 +228,21 @@ export function isConnectSidecar(task: Task): boolean {
 export interface JobDocument {
   Job: Job;
 }
+
+/**
+ * The job as the stack rendered it, written at synth beside the jobspec of each `nomad_job`,
+ * under the resource's `//` key (`{"//": {"rendered_job": …}}`), which Terraform ignores: read by
+ * `npm run plan` when Terraform knows the jobspec only after apply (a new image's digest, a new
+ * runtime config revision). It is the JSON of a `JobDocument` with no Terraform escapes, where
+ * every Terraform reference (`docker_registry_image.image.sha256_digest`) stands as
+ * `referenceMark(reference)` inside the string that holds it.
+ */
+export const RENDERED_JOB_KEY = 'rendered_job';
+
+/** A Terraform reference in the rendered job: the address between NULs, which no job's string holds. */
+export function referenceMark(reference: string): string {
+  return `\u0000${reference}\u0000`;
+}
+
+/** Every `referenceMark` in a string: group 1 is the reference. */
+export const REFERENCE_MARKS = /\u0000([^\u0000]+)\u0000/g;

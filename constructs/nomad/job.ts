@@ -1,13 +1,13 @@
 import { Construct } from 'constructs';
 import { type ITerraformDependable, Lazy } from 'cdktf';
 import { Job as NomadJobResource } from '@cdktf/provider-nomad/lib/job';
-import type { Job, JobDocument } from './api';
+import { type Job, type JobDocument, RENDERED_JOB_KEY } from './api';
 import { type CapacityPlan, type Cluster, planCapacity } from './capacity';
 import { constructError } from '../core/construct-error';
 import { duplicates } from '../core/duplicates';
 import type { Duration } from './duration';
 import { TaskGroup } from './group';
-import { terraformText } from './terraform-escape';
+import { referenceMarkedJson, terraformText } from './terraform-escape';
 import { rule } from '../core/rule';
 import { isUnresolved } from '../core/tokens';
 
@@ -82,6 +82,8 @@ export class NomadJob extends Construct {
       ...(props.preventDestroy ? { lifecycle: { preventDestroy: true } } : {}),
       ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
     });
+    // The job once more, for `npm run plan` (api.ts, RENDERED_JOB_KEY): Terraform ignores `//`.
+    this.resource.addOverride(`//.${RENDERED_JOB_KEY}`, Lazy.stringValue({ produce: (context) => referenceMarkedJson({ Job: this.render() } satisfies JobDocument, context) }));
     // The Terraform address is `nomad_job.<job ID>`, whatever the construct tree looks like.
     this.resource.overrideLogicalId(props.jobId.replace(/[^A-Za-z0-9_-]/g, '_'));
     this.node.addValidation({ validate: () => this.validateGroups() });
