@@ -39,7 +39,10 @@ export function referenceMarkedJson(document: unknown, context: IResolveContext)
   const inString = (reference: string) => JSON.stringify(referenceMark(reference)).slice(1, -1);
   return numbersMarked
     .replace(STRING_TOKEN_MARKER, (marker) => inString(referenceOf(resolvedMarker(marker, context), marker)))
-    .replace(NUMBER_IN_TEXT, (text) => (isUnresolved(Number(text)) ? inString(referenceOf(context.resolve(Number(text)), text)) : text));
+    .replace(NUMBER_IN_TEXT, (text) => (isUnresolved(Number(text)) ? inString(referenceOf(context.resolve(Number(text)), text)) : text))
+    // Nomad's `${…}` with its `$` as a JSON escape, which JSON.parse reads back: cdktf resolves what
+    // a Lazy produces, and a `${` in it would have it split the text at every `}` (see terraformText).
+    .replace(/\$\{/g, '\\u0024{');
 }
 
 /** A number written into a string (`${threads}:4`): cdktf's number tokens are doubles near ±1e289. */
