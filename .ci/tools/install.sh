@@ -487,7 +487,7 @@ step_check_init() {
 }
 
 # copied_in NAMESPACE TYPE VERSION: the mirror holds that provider and this script did not build it
-# (no stamp): an operator copied it in from a connected machine (README, "Lock files and checksums"),
+# (no stamp): an operator copied it in from a connected machine (docs/tools.md, "Air-gapped machines"),
 # or an earlier run took it from the registry. It is used as it is.
 copied_in() {
   [[ ! -f $STAMPS/$1-$2-$3 ]] &&
