@@ -96,17 +96,31 @@ export function compareVersions(a: string, b: string): number {
 }
 
 function nodeCheck(cwd: string): Check {
-  let wanted = '>=20';
+  let wanted = '^20.19.0';
   try {
     wanted = (JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node ?? wanted;
   } catch {
-    // package.json's engines is the fact; without it, Node 20 is what the README says.
+    // package.json's engines is the fact; without it, the Node the README names.
   }
-  const min = /^>=\s*([\d.]+)$/.exec(wanted)?.[1] ?? '20';
-  const have = process.versions.node;
-  return compareVersions(have, min) >= 0
-    ? { name: 'node', status: 'ok', detail: `v${have} (package.json: ${wanted})` }
-    : { name: 'node', status: 'fail', detail: `v${have}, older than package.json's ${wanted}`, fix: `install Node.js ${min} or later (nodejs.org, or your package manager), then npm ci` };
+  return nodeVersionCheck(process.versions.node, wanted);
+}
+
+/**
+ * Node against package.json's `engines.node`, as `^x.y.z` (x.y.z or later within major x, the
+ * one tested) or `>=x.y.z`: older fails; a later major than `^` names is untested, so a warning.
+ */
+export function nodeVersionCheck(have: string, wanted: string): Check {
+  const range = /^\s*(\^|>=)\s*v?(\d+(?:\.\d+){0,2})\s*$/.exec(wanted);
+  if (!range) return { name: 'node', status: 'warn', detail: `v${have}; package.json's engines.node '${wanted}' is not a range this check reads (^x.y.z or >=x.y.z)` };
+  const [, kind, min] = range as unknown as [string, string, string];
+  if (compareVersions(have, min) < 0) {
+    return { name: 'node', status: 'fail', detail: `v${have}, older than package.json's ${wanted}`, fix: `install Node.js ${min} or later (nodejs.org, or your package manager), then npm ci` };
+  }
+  const major = min.split('.')[0]!;
+  if (kind === '^' && have.split('.')[0] !== major) {
+    return { name: 'node', status: 'warn', detail: `v${have}: untested, package.json names ${wanted} (Node ${major} is the one tested; npm ci warns EBADENGINE and installs)` };
+  }
+  return { name: 'node', status: 'ok', detail: `v${have} (package.json: ${wanted})` };
 }
 
 function terraformCheck(env: CommandIo['env']): Check {

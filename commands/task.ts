@@ -19,6 +19,8 @@ Runs the command once on the cluster, with the image the environment's job runs 
 runtime configuration, env and volumes of a group (release.group in config, else the first
 worker), streams its output, copies what it wrote under /alloc/data to
 ./task-output/<environment>/<time>/ (or --output), removes its job, and exits with its exit code.
+Exit status: the command's own; 1 when it could not run (refused, not placed, timed out, failed
+without an exit code), 130 interrupted.
 Example: npm run task -- production -- rails runner script/report.rb`;
 
 export interface TaskArgs {

@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { doctorCommand, compareVersions, formatCheck, localStateCheck, registryLogin } from '../../commands/doctor';
+import { doctorCommand, compareVersions, formatCheck, localStateCheck, nodeVersionCheck, registryLogin } from '../../commands/doctor';
 import { runCommand } from '../support/command';
 
 describe('npm run doctor: the state file', () => {
@@ -70,6 +70,16 @@ describe('npm run doctor', () => {
     expect(compareVersions('1.11.4', '1.5.0')).toBeGreaterThan(0);
     expect(compareVersions('1.5', '1.5.0')).toBe(0);
     expect(compareVersions('20.9.0', '20.10')).toBeLessThan(0);
+  });
+
+  it("Node against package.json's engines: older fails, a later major than ^ names is untested", () => {
+    const engines = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    expect(nodeVersionCheck(process.versions.node, engines).status).toBe('ok');
+    expect(nodeVersionCheck('20.18.3', '^20.19.0')).toMatchObject({ status: 'fail', fix: expect.stringContaining('Node.js 20.19.0 or later') });
+    expect(nodeVersionCheck('20.19.0', '^20.19.0').status).toBe('ok');
+    expect(nodeVersionCheck('22.12.0', '^20.19.0')).toMatchObject({ status: 'warn', detail: expect.stringContaining('untested') });
+    expect(nodeVersionCheck('22.12.0', '>=20').status).toBe('ok');
+    expect(nodeVersionCheck('22.12.0', '20 || 22').status).toBe('warn');
   });
 
   it('a failure prints with its fix on the next line', () => {
