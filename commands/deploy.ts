@@ -13,9 +13,9 @@ import { deploySummary, interruptedReport, type DeployFacts } from './deploy-rep
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
-import { brokenStateMessage, inspectStateFile } from './state-file';
 import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret, parseLockTimeout } from './state-lock';
 import { StepError, synthesizedStack, synthesizeInto, type Steps } from './terraform';
+import { brokenStateMessage, readStateFile } from './terraform-state';
 import { appliedResources, streamed, type StreamedRun, terraformErrors } from './terraform-stream';
 import { summarize, type TerraformPlan } from './terraform-plan';
 
@@ -66,7 +66,7 @@ export const deployCommand: Command = {
     const noSecret = missingBackendSecret(environment, io.env);
     if (noSecret) throw new CommandError(`deploy: ${noSecret}`);
     const statePath = localStatePath(name, { env: io.env, cwd: io.cwd });
-    const state = environment.state.backend === 'local' ? inspectStateFile(statePath) : undefined;
+    const state = environment.state.backend === 'local' ? readStateFile(statePath) : undefined;
     if (state?.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
     // Another run's state lock is waited for, up to this; then its holder is named (README, "Shared state").
     const wait = flagWait ?? environment.state.lockTimeout.toSeconds();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeRelease, encodeReleaseSettings } from '../../config/release-contract';
 import { stateLock } from '../../commands/deploy-report';
-import { brokenStateMessage, inspectStateFile } from '../../commands/state-file';
+import { brokenStateMessage, readStateFile } from '../../commands/terraform-state';
 import { appliedResources, terraformErrors } from '../../commands/terraform-stream';
 
 let dir: string;
@@ -18,15 +18,15 @@ const STATE = JSON.stringify({ version: 4, serial: 7, lineage: 'x', resources: [
 describe('a local state file, read before a deploy plans', () => {
   it('absent, whole (its managed resources), empty or cut short', () => {
     const path = join(dir, 'terraform.local.tfstate');
-    expect(inspectStateFile(path)).toEqual({ kind: 'absent' });
+    expect(readStateFile(path)).toEqual({ kind: 'absent' });
     writeFileSync(path, STATE);
-    expect(inspectStateFile(path)).toEqual({ kind: 'ok', serial: 7, resources: ['nomad_job.rails'] });
+    expect(readStateFile(path)).toEqual({ kind: 'ok', state: JSON.parse(STATE), serial: 7, resources: ['nomad_job.rails'] });
     writeFileSync(path, '  \n');
-    expect(inspectStateFile(path)).toEqual({ kind: 'broken', why: 'it is empty (3 bytes)' });
+    expect(readStateFile(path)).toEqual({ kind: 'broken', why: 'it is empty (3 bytes)' });
     writeFileSync(path, STATE.slice(0, 40));
-    expect(inspectStateFile(path)).toMatchObject({ kind: 'broken', why: expect.stringMatching(/^it is not JSON \(.+\): it was cut short or edited$/) });
+    expect(readStateFile(path)).toMatchObject({ kind: 'broken', why: expect.stringMatching(/^it is not JSON \(.+\): it was cut short or edited$/) });
     writeFileSync(path, '[]');
-    expect(inspectStateFile(path)).toMatchObject({ kind: 'broken', why: 'it is JSON but not a Terraform state (no serial or resources)' });
+    expect(readStateFile(path)).toMatchObject({ kind: 'broken', why: 'it is JSON but not a Terraform state (no serial or resources)' });
   });
 
   it('the refusal names the file and its backup with the command to restore it, or says there is none', () => {

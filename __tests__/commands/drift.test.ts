@@ -46,6 +46,14 @@ describe('what this tool last registered, read from the state', () => {
     expect(readRegisteredJob(none, steps())?.id).toBe('rails');
   });
 
+  it("a broken local file is refused in the deploy's words (the one reader of a state file), not taken for no job", () => {
+    const broken = stack('broken', { local: { path: 'terraform.local.tfstate' } });
+    writeFileSync(join(broken, 'terraform.local.tfstate'), '');
+    expect(() => readRegisteredJob(broken, steps())).toThrow(`The state file ${join(broken, 'terraform.local.tfstate')} is broken: it is empty (0 bytes).`);
+    writeFileSync(join(broken, 'terraform.local.tfstate'), JSON.stringify(deployedState()).slice(0, 50));
+    expect(() => readRegisteredJob(broken, steps())).toThrow(/is broken: it is not JSON \(.+\): it was cut short or edited/);
+  });
+
   it('any other backend is asked with terraform state pull in the stack directory', () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin, { recursive: true });
@@ -55,6 +63,10 @@ describe('what this tool last registered, read from the state', () => {
     expect(readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))?.modifyIndex).toBe(12);
     writeFileSync(join(bin, 'terraform'), '#!/bin/sh\necho "Error: no state" >&2; exit 1\n');
     expect(() => readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))).toThrow('terraform state pull failed (exit 1): Error: no state');
+    writeFileSync(join(bin, 'terraform'), '#!/bin/sh\necho "[]"\n');
+    expect(() => readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))).toThrow("the pg backend's state is not Terraform state: it is JSON but not a Terraform state (no serial or resources)");
+    writeFileSync(join(bin, 'terraform'), '#!/bin/sh\n');
+    expect(readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))).toBeUndefined();
   });
 
   it('a state without a nomad_job (nothing deployed yet) has no registered job', () => {

@@ -11,7 +11,7 @@ import { requireProviders } from './support/providers';
  * as an operator runs it, on a real Nomad dev agent, registry and podman: a broken state file, a
  * second checkout with no state, an interrupted release, a failure's cause on the last lines.
  * The release runs with the raw_exec stand-in (commands/stand-in.ts).
- * Modules it proves: commands/state-file.ts (the broken-file refusal), commands/deploy-report.ts
+ * Modules it proves: commands/terraform-state.ts (the broken-file refusal), commands/deploy-report.ts
  * (the interrupted report; deploy.e2e.test.ts holds its end summary), commands/terraform-stream.ts (Terraform streamed,
  * its error blocks as the last lines), commands/release.ts (a release left running, waited for).
  */
