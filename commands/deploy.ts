@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
 import { localStatePath } from '../config/state';
+import { backendRecordPath, refuseOtherBackend } from './backend-record';
 import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo, UsageError } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
@@ -214,7 +215,7 @@ type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ st
  * (`npm run state` removes it after a move, so that the next deploy sets the new backend up).
  */
 function isInitialized(stackDir: string): boolean {
-  return existsSync(join(stackDir, '.terraform', 'terraform.tfstate')) && existsSync(join(stackDir, '.terraform.lock.hcl'));
+  return existsSync(backendRecordPath(stackDir)) && existsSync(join(stackDir, '.terraform.lock.hcl'));
 }
 
 /**
@@ -238,15 +239,8 @@ function startPlanAhead(stackDir: string, args: string[], env: Record<string, st
  * names is refused: its state is moved by `npm run state`, never by a deploy.
  */
 async function initialized(stackDir: string, environment: Environment, terraform: Terraform, say: (m: string) => void): Promise<void> {
-  if (isInitialized(stackDir)) {
-    const last = (JSON.parse(readFileSync(join(stackDir, '.terraform', 'terraform.tfstate'), 'utf8')) as { backend?: { type?: string } }).backend?.type;
-    const wanted = environment.state.backend;
-    if (last === undefined || last === wanted) return;
-    throw new CommandError(
-      `deploy: this checkout's Terraform was set up for the ${last} backend, and the config of '${environment.name}' now names ${wanted}: ` +
-        `npm run state -- ${environment.name} migrate --to ${wanted} moves its state there (with none to move, it only switches)`,
-    );
-  }
+  refuseOtherBackend(stackDir, environment, 'deploy');
+  if (isInitialized(stackDir)) return;
   say('terraform init…');
   await terraform('terraform init', ['init', '-input=false', '-no-color'], false);
 }

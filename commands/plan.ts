@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnvironment } from '../config/load';
+import { refuseOtherBackend } from './backend-record';
 import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain } from './cli';
 import { detectDrift } from './drift';
@@ -40,6 +41,7 @@ export const planCommand: Command = {
       const token = await requireCapabilities(nomad, environment, deployNeeds(environment));
       steps.progress(token.summary);
       const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
+      refuseOtherBackend(stackDir, environment, 'plan');
       const tf = terraformPlan(stackDir, steps);
       collectSensitive(tf, redactor);
       const summary = summarize(tf);
