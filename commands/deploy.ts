@@ -275,7 +275,7 @@ async function liveJob(nomad: NomadClient, id: string): Promise<StoredJob | unde
 
 async function interrupted(io: CommandIo, nomad: NomadClient, facts: DeployFacts, say: (m: string) => void): Promise<number> {
   say('interrupted; what it left:');
-  io.stderr(await interruptedReport(nomad, facts, { releaseJob: releaseJobId(facts.environment.job.id), statePath: localStatePath(facts.environment.name, io) }));
+  io.stderr(await interruptedReport(nomad, facts, { releaseJob: releaseJobId(facts.environment.job.id), statePath: localStatePath(facts.environment.name, io), env: io.env }));
   return EXIT.interrupted;
 }
 
