@@ -184,7 +184,8 @@ export const deployCommand: Command = {
           facts.applied = appliedResources(apply.output);
           if (io.signal.aborted) return interrupted(io, nomad, facts, say);
         }
-        if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
+        if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, io.signal, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
+        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
         io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
         return EXIT.ok;
       }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { StepError, type Steps } from './terraform';
+import { streamed } from './terraform-stream';
 
 /**
  * Terraform's state as the commands read it: a local backend's file read as it is (no Terraform,
@@ -123,18 +124,20 @@ export function registeredJobOf(state: TerraformState): RegisteredJob | undefine
  * Brings the state's record of the job up to Nomad's (its modify index, the jobspec Nomad keeps
  * as the job's submission) after the job was registered without Terraform: `terraform apply
  * -refresh-only` of that one resource, so no other resource is read (the docker provider drops an
- * image from state on any registry error) and nothing is changed in the cluster.
+ * image from state on any registry error) and nothing is changed in the cluster. Streamed as the
+ * deploy's other Terraform steps: on the operator's Ctrl-C (`signal`) Terraform, which got its own
+ * SIGINT, is let stop by itself and nothing is thrown; the caller says what was left.
  */
-export function refreshRegisteredJob(stackDir: string, address: string, steps: Steps): void {
+export async function refreshRegisteredJob(stackDir: string, address: string, steps: Steps, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
-  steps.progress(`terraform apply -refresh-only -target=${address}…`);
+  const label = 'terraform apply -refresh-only';
+  steps.progress(`${label} -target=${address}…`);
   const args = ['apply', '-refresh-only', '-auto-approve', '-input=false', '-no-color', `-target=${address}`];
-  const r = spawnSync('terraform', args, { cwd: stackDir, env: { ...steps.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw new StepError(`terraform apply -refresh-only: could not run terraform: ${r.error.message}`);
-  if (r.status !== 0) {
-    throw new StepError(`terraform apply -refresh-only failed (exit ${r.status}): ${steps.redactor.redact(`${r.stderr}${r.stdout}`.trim().split('\n').slice(-30).join('\n'))}`);
-  }
-  steps.progress(`terraform apply -refresh-only: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  const env = { ...steps.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+  const run = await streamed('terraform', args, { cwd: stackDir, env, redactor: steps.redactor, ...(signal ? { signal } : {}) });
+  if (signal?.aborted) return;
+  if (run.status !== 0) throw new StepError(`${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}: ${run.output.trim().split('\n').slice(-30).join('\n')}`);
+  steps.progress(`${label}: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
 function readState(stackDir: string, steps: Steps): TerraformState | undefined {
