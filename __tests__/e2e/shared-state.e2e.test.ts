@@ -13,7 +13,8 @@ import { NomadGate } from './support/nomad-gate';
  * PG_CONN_STR from each operator's environment). Each test gets a fresh local environment, a
  * fresh database and fresh clones.
  * Modules it proves: commands/state-lock.ts (the wait and the holder named), commands/state.ts and
- * commands/backend-record.ts (a plan before the move is refused, naming it).
+ * commands/backend-record.ts (a plan before the move is refused, naming it), commands/deploy-report.ts
+ * (the interrupted deploy's lock line, asked of PostgreSQL).
  */
 describe('shared state on PostgreSQL', () => {
   let pg: Postgres;
@@ -148,6 +149,15 @@ describe('shared state on PostgreSQL', () => {
     expect((await job()).Version).toBe(first.Version + 1);
     expect(await memoryOf('sidekiq-short')).toBe(512);
     expect(pg.advisoryLockHolders(database)).toEqual([]);
+  });
+
+  it("Ctrl-C during a deploy's apply: the report's lock line is PostgreSQL's answer, and the next deploy is not held", async () => {
+    const run = seen(await a.interruptDeployAt('deploy: terraform apply…'));
+    expect(run.status, run.output).toBe(130);
+    const report = run.output.slice(run.output.indexOf('deploy: interrupted; what it left:'));
+    expect(report).toContain('state lock: free (no PostgreSQL session holds it)');
+    const next = seen(expectSuccess(a.npmDeploy('local', '--auto-approve'), 'the deploy after the interrupted one'));
+    expect(next.output).not.toContain('stayed locked');
   });
 
   it('moving local state into pg and back keeps the job: no re-create, no rebuild, no new version', async () => {
