@@ -5,6 +5,7 @@ import type { Environment } from '../config/schema';
 import { isConnectSidecar } from '../constructs/nomad/api';
 import type { NomadClient, StoredJob } from './nomad-client';
 import { runningRelease } from './release';
+import { pgAppName, pgLockHolders } from './state-lock';
 
 /** What a deploy knows of itself, for what it says at its end or when interrupted. */
 export interface DeployFacts {
@@ -51,7 +52,11 @@ export async function deploySummary(nomad: NomadClient, facts: DeployFacts & { a
  * What an interrupted deploy left, in the order a person asks: what was applied, whether the
  * job changed, whether a release still runs, whether the state lock is free.
  */
-export async function interruptedReport(nomad: NomadClient, facts: DeployFacts, where: { releaseJob: string; statePath: string }): Promise<string> {
+export async function interruptedReport(
+  nomad: NomadClient,
+  facts: DeployFacts,
+  where: { releaseJob: string; statePath: string; env: Readonly<Record<string, string | undefined>> },
+): Promise<string> {
   const lines: string[] = [];
   lines.push(facts.applied.length > 0 ? `applied: ${facts.applied.map((r) => `${r.address} (${r.action})`).join(', ')}` : 'applied: nothing');
   const after = await nomad.job(facts.environment.job.id).catch(() => undefined);
@@ -64,8 +69,40 @@ export async function interruptedReport(nomad: NomadClient, facts: DeployFacts, 
       ? `release: job '${where.releaseJob}' is still running (allocation ${release.alloc.ID.slice(0, 8)}), left on purpose: follow it with nomad alloc logs -f ${release.alloc.ID.slice(0, 8)}; stop it with nomad job stop ${where.releaseJob}; the next deploy waits for it`
       : 'release: none running',
   );
-  lines.push(`state lock: ${stateLock(where.statePath, facts.started)}`);
+  lines.push(`state lock: ${await interruptedStateLock(facts, where)}`);
   return lines.map((l) => `  ${l}\n`).join('');
+}
+
+/**
+ * The state lock after an interrupted deploy's Terraform has exited, as each backend keeps it: a
+ * local file's lock info, which Terraform can leave behind; pg's advisory lock, held by a
+ * PostgreSQL session (Terraform's closed with it), asked of PostgreSQL; Consul's, which Terraform
+ * releases as it stops, not asked here (no Consul client in these commands).
+ */
+export async function interruptedStateLock(
+  facts: Pick<DeployFacts, 'environment' | 'started'>,
+  where: { statePath: string; env: Readonly<Record<string, string | undefined>> },
+  retryMs = 500,
+): Promise<string> {
+  const { state, name } = facts.environment;
+  if (state.backend === 'local') return stateLock(where.statePath, facts.started);
+  if (state.backend === 'consul') {
+    return `released by this deploy's Terraform as it stopped (a Consul session lock; not checked here): a lock left behind is waited for by the next deploy, which names its holder`;
+  }
+  const env = where.env as NodeJS.ProcessEnv;
+  // This deploy's own session, by the name it gave PostgreSQL (lockWaitEnv): it may take a moment to close after Terraform exits.
+  const own = env.PGAPPNAME ?? pgAppName({ command: 'deploy', environment: name });
+  for (let attempt = 1; ; attempt += 1) {
+    const holders = env.PG_CONN_STR ? pgLockHolders(env.PG_CONN_STR, state.schemaName, 'psql', env) : { pg: undefined, unavailable: 'PG_CONN_STR is not set' };
+    if (holders.pg === undefined) return `freed when this deploy's Terraform exited (pg's lock is held by a PostgreSQL session, closed with it); not checked: ${holders.unavailable}`;
+    if (holders.pg.length === 0) return 'free (no PostgreSQL session holds it)';
+    if (attempt < 5 && holders.pg.some((h) => h.applicationName === own)) {
+      await new Promise((r) => setTimeout(r, retryMs));
+      continue;
+    }
+    const who = holders.pg.map((h) => `${h.applicationName ? `'${h.applicationName}'` : 'a session that gave no name'} (PostgreSQL session ${h.pid}, connected since ${h.connectedSince} UTC)`);
+    return `held by ${who.join(', ')}: the next deploy waits for it (state.lockTimeout) and names it again`;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
 import { localStatePath } from '../config/state';
+import { backendRecordPath, refuseOtherBackend } from './backend-record';
 import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, type CommandIo, UsageError } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
@@ -13,9 +14,9 @@ import { deploySummary, interruptedReport, type DeployFacts } from './deploy-rep
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
-import { brokenStateMessage, inspectStateFile } from './state-file';
 import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret, parseLockTimeout } from './state-lock';
 import { StepError, synthesizedStack, synthesizeInto, type Steps } from './terraform';
+import { brokenStateMessage, readStateFile } from './terraform-state';
 import { appliedResources, streamed, type StreamedRun, terraformErrors } from './terraform-stream';
 import { summarize, type TerraformPlan } from './terraform-plan';
 
@@ -66,7 +67,7 @@ export const deployCommand: Command = {
     const noSecret = missingBackendSecret(environment, io.env);
     if (noSecret) throw new CommandError(`deploy: ${noSecret}`);
     const statePath = localStatePath(name, { env: io.env, cwd: io.cwd });
-    const state = environment.state.backend === 'local' ? inspectStateFile(statePath) : undefined;
+    const state = environment.state.backend === 'local' ? readStateFile(statePath) : undefined;
     if (state?.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
     // Another run's state lock is waited for, up to this; then its holder is named (README, "Shared state").
     const wait = flagWait ?? environment.state.lockTimeout.toSeconds();
@@ -183,7 +184,8 @@ export const deployCommand: Command = {
           facts.applied = appliedResources(apply.output);
           if (io.signal.aborted) return interrupted(io, nomad, facts, say);
         }
-        if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
+        if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, io.signal, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
+        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
         io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
         return EXIT.ok;
       }
@@ -214,7 +216,7 @@ type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ st
  * (`npm run state` removes it after a move, so that the next deploy sets the new backend up).
  */
 function isInitialized(stackDir: string): boolean {
-  return existsSync(join(stackDir, '.terraform', 'terraform.tfstate')) && existsSync(join(stackDir, '.terraform.lock.hcl'));
+  return existsSync(backendRecordPath(stackDir)) && existsSync(join(stackDir, '.terraform.lock.hcl'));
 }
 
 /**
@@ -238,15 +240,8 @@ function startPlanAhead(stackDir: string, args: string[], env: Record<string, st
  * names is refused: its state is moved by `npm run state`, never by a deploy.
  */
 async function initialized(stackDir: string, environment: Environment, terraform: Terraform, say: (m: string) => void): Promise<void> {
-  if (isInitialized(stackDir)) {
-    const last = (JSON.parse(readFileSync(join(stackDir, '.terraform', 'terraform.tfstate'), 'utf8')) as { backend?: { type?: string } }).backend?.type;
-    const wanted = environment.state.backend;
-    if (last === undefined || last === wanted) return;
-    throw new CommandError(
-      `deploy: this checkout's Terraform was set up for the ${last} backend, and the config of '${environment.name}' now names ${wanted}: ` +
-        `npm run state -- ${environment.name} migrate --to ${wanted} moves its state there (with none to move, it only switches)`,
-    );
-  }
+  refuseOtherBackend(stackDir, environment, 'deploy');
+  if (isInitialized(stackDir)) return;
   say('terraform init…');
   await terraform('terraform init', ['init', '-input=false', '-no-color'], false);
 }
@@ -281,7 +276,7 @@ async function liveJob(nomad: NomadClient, id: string): Promise<StoredJob | unde
 
 async function interrupted(io: CommandIo, nomad: NomadClient, facts: DeployFacts, say: (m: string) => void): Promise<number> {
   say('interrupted; what it left:');
-  io.stderr(await interruptedReport(nomad, facts, { releaseJob: releaseJobId(facts.environment.job.id), statePath: localStatePath(facts.environment.name, io) }));
+  io.stderr(await interruptedReport(nomad, facts, { releaseJob: releaseJobId(facts.environment.job.id), statePath: localStatePath(facts.environment.name, io), env: io.env }));
   return EXIT.interrupted;
 }
 

@@ -12,7 +12,7 @@ import { type Command, type CommandIo, CommandError, ENVIRONMENT_NAMES, EXIT, pa
 import { connect } from './connect';
 import type { NomadClient } from './nomad-client';
 import { stateLock } from './deploy-report';
-import { inspectStateFile } from './state-file';
+import { readStateFile } from './terraform-state';
 
 const USAGE = `usage: npm run doctor -- <environment> [--json]   (${ENVIRONMENT_NAMES})
 
@@ -198,10 +198,10 @@ export function stateCheck(environment: Environment, io: Pick<CommandIo, 'env' |
 
 export function localStateCheck(path: string, environment: string): Check {
   const name = 'terraform state';
-  const state = inspectStateFile(path);
+  const state = readStateFile(path);
   if (state.kind === 'absent') return { name, status: 'ok', detail: `local file ${path}: none yet (a first deploy creates it)` };
   if (state.kind === 'broken') {
-    const backup = inspectStateFile(`${path}.backup`);
+    const backup = readStateFile(`${path}.backup`);
     const fix = backup.kind === 'ok' ? `its backup is whole (serial ${backup.serial}): mv ${path} ${path}.broken && cp ${path}.backup ${path}` : `move it away, then adopt the running job: npm run deploy -- ${environment} --adopt`;
     return { name, status: 'fail', detail: `local file ${path} is broken: ${state.why}`, fix };
   }

@@ -177,12 +177,14 @@ export function healQuestion(drift: Drift, environment: string, withPlan: boolea
 
 /**
  * Heals (healDrift), then refreshes the state's record of the job, so a following plan shows
- * neither a change nor drift. Returns the line that says what it changed and where to look.
+ * neither a change nor drift. Returns the line that says what it changed and where to look; when
+ * `signal` aborts during the refresh, what it left (the caller then reports the interruption).
  */
-export async function healAndRefresh(drift: Drift, stackDir: string, steps: Steps, nomad: NomadClient, wait?: DeploymentWait): Promise<string> {
+export async function healAndRefresh(drift: Drift, stackDir: string, steps: Steps, nomad: NomadClient, signal: AbortSignal, wait?: DeploymentWait): Promise<string> {
   steps.progress(`job '${drift.registered.id}' drifted and Terraform sees no change: registering the jobspec in state again through Nomad's API…`);
   const healed = await healDrift(drift, nomad);
-  refreshRegisteredJob(stackDir, drift.registered.address, steps);
+  await refreshRegisteredJob(stackDir, drift.registered.address, steps, signal);
+  if (signal.aborted) return `${formatHealed(drift, healed)}; interrupted before the state's record of the job was refreshed (terraform apply -refresh-only)`;
   if (wait) await waitForDeployment(nomad, drift.registered.id, healed.version, wait, steps);
   return formatHealed(drift, healed);
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RENDERED_JOB_KEY } from '../constructs/nomad/api';
 import { loadEnvironment } from '../config/load';
+import { refuseOtherBackend } from './backend-record';
 import { deployNeeds, requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain } from './cli';
 import { detectDrift } from './drift';
@@ -41,6 +42,7 @@ export const planCommand: Command = {
       const token = await requireCapabilities(nomad, environment, deployNeeds(environment));
       steps.progress(token.summary);
       const stackDir = synthesizedStack(synthesize(io.cwd, name, steps), name, steps);
+      refuseOtherBackend(stackDir, environment, 'plan');
       const tf = terraformPlan(stackDir, steps);
       collectSensitive(tf, redactor);
       const summary = summarize(tf);

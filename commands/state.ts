@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadEnvironment } from '../config/load';
 import type { Environment } from '../config/schema';
 import { localStatePath } from '../config/state';
+import { forgetBackend } from './backend-record';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain, UsageError } from './cli';
 import { Redactor } from './secrets';
 import { heldLockReport, libpqEnvironment, lockTimeoutArg, lockWaitEnv, missingBackendSecret, parseLockTimeout } from './state-lock';
@@ -166,14 +167,6 @@ function pull(dir: string, backend: BackendBlock, steps: Steps, wait: number): P
 function migrate(dir: string, into: BackendBlock, steps: Steps, wait: number): void {
   writeFileSync(join(dir, 'main.tf.json'), `${JSON.stringify({ terraform: { backend: into } }, null, 2)}\n`);
   run('terraform init -migrate-state', 'terraform', ['init', '-input=false', '-no-color', '-migrate-state', '-force-copy', lockTimeoutArg(wait)], { cwd: dir, env: steps.env }, steps);
-}
-
-/**
- * The stack directory's record of the backend it was last initialized with: without it, the
- * next deploy or plan initializes the backend config names, instead of asking to migrate again.
- */
-function forgetBackend(stackDir: string): void {
-  rmSync(join(stackDir, '.terraform', 'terraform.tfstate'), { force: true });
 }
 
 /** The moved-out local file, renamed so that neither Terraform nor an operator takes it for the state. */

@@ -1,7 +1,81 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, isAbsolute, join } from 'node:path';
 import { StepError, type Steps } from './terraform';
+import { streamed } from './terraform-stream';
+
+/**
+ * Terraform's state as the commands read it: a local backend's file read as it is (no Terraform,
+ * no lock) and told whole, absent or broken; any other backend's through `terraform state pull`;
+ * and the job it records as this tool's. The one reader of a state file: the deploy's refusal of a
+ * broken file, drift, plan, diff and doctor all read through readStateFile.
+ */
+
+/** The parts of a Terraform state (format version 4, as a local backend's file and `terraform state pull` give it) read here. */
+export interface TerraformState {
+  version: number;
+  resources?: { mode: string; type: string; name: string; module?: string; instances: { attributes: Record<string, unknown> }[] }[];
+}
+
+/** A local state file, as far as a command must know before Terraform reads it. */
+export type StateFile =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'ok'; readonly state: TerraformState; readonly serial: number; readonly resources: readonly string[] }
+  | { readonly kind: 'broken'; readonly why: string };
+
+/**
+ * Reads a local state file without Terraform. Terraform takes an empty file for "no state" (and a
+ * deploy would then create everything again: a second job register, a variable rewrite, a
+ * release), and a half-written one fails init naming neither the file nor its backup: both are
+ * `broken` here, so the deploy refuses before it plans.
+ */
+export function readStateFile(path: string): StateFile {
+  if (!existsSync(path)) return { kind: 'absent' };
+  const text = readFileSync(path, 'utf8');
+  if (text.trim() === '') return { kind: 'broken', why: `it is empty (${statSync(path).size} bytes)` };
+  return parseState(text);
+}
+
+/**
+ * Why the deploy stops on a broken state file, and how to restore it: the backup Terraform keeps
+ * beside it (`<file>.backup`, the state before the last write) when that one is whole.
+ */
+export function brokenStateMessage(path: string, why: string): string {
+  const backup = `${path}.backup`;
+  const saved = readStateFile(backup);
+  const name = basename(path);
+  const lines = [`The state file ${path} is broken: ${why}. It is not taken for "no state": a deploy would create the job, its variable and the release again.`];
+  if (saved.kind === 'ok') {
+    const written = statSync(backup).mtime.toISOString();
+    lines.push(
+      `Its backup ${backup} is whole (serial ${saved.serial}, ${saved.resources.length} resources, written ${written}). Restore it, keeping the broken file:`,
+      `  mv ${path} ${path}.broken && cp ${backup} ${path}`,
+      'then deploy again: the plan shows what changed since that backup.',
+    );
+  } else {
+    lines.push(
+      saved.kind === 'absent' ? `There is no backup (${basename(backup)}).` : `Its backup ${backup} is broken too: ${saved.why}.`,
+      `Move ${name} away and adopt the running job on purpose: npm run deploy -- <environment> --adopt (README, "Troubleshooting").`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** A state document's text: whole (its serial and managed resources), or why it is not one. */
+function parseState(text: string): Exclude<StateFile, { kind: 'absent' }> {
+  let document: { serial?: unknown; resources?: unknown };
+  try {
+    document = JSON.parse(text) as typeof document;
+  } catch (e) {
+    return { kind: 'broken', why: `it is not JSON (${(e as Error).message}): it was cut short or edited` };
+  }
+  if (typeof document !== 'object' || document === null || typeof document.serial !== 'number' || !Array.isArray(document.resources)) {
+    return { kind: 'broken', why: 'it is JSON but not a Terraform state (no serial or resources)' };
+  }
+  const state = document as unknown as TerraformState;
+  const resources = (state.resources ?? []).filter((r) => r.mode !== 'data').map((r) => `${r.type}.${r.name}`);
+  return { kind: 'ok', state, serial: document.serial, resources };
+}
 
 /**
  * What this tool last registered in Nomad, as Terraform's state keeps it: the nomad provider
@@ -18,17 +92,11 @@ export interface RegisteredJob {
   readonly modifyIndex: number;
 }
 
-/** The parts of a Terraform state (format version 4, as a local backend's file and `terraform state pull` give it) read here. */
-export interface TerraformState {
-  version: number;
-  resources?: { mode: string; type: string; name: string; module?: string; instances: { attributes: Record<string, unknown> }[] }[];
-}
-
 /**
- * The stack's one nomad_job as its state holds it; undefined before the first deploy. Every
- * reading of the state goes through here: a local backend's file is read as it is (no
- * Terraform, no lock); any other backend is asked with `terraform state pull` in the stack's
- * directory, which `terraform init` must have prepared.
+ * The stack's one nomad_job as its state holds it; undefined before the first deploy. A local
+ * backend's file is read with readStateFile (a broken one refused with the deploy's words); any
+ * other backend is asked with `terraform state pull` in the stack's directory, which `terraform
+ * init` must have prepared.
  */
 export function readRegisteredJob(stackDir: string, steps: Steps): RegisteredJob | undefined {
   const state = readState(stackDir, steps);
@@ -56,18 +124,20 @@ export function registeredJobOf(state: TerraformState): RegisteredJob | undefine
  * Brings the state's record of the job up to Nomad's (its modify index, the jobspec Nomad keeps
  * as the job's submission) after the job was registered without Terraform: `terraform apply
  * -refresh-only` of that one resource, so no other resource is read (the docker provider drops an
- * image from state on any registry error) and nothing is changed in the cluster.
+ * image from state on any registry error) and nothing is changed in the cluster. Streamed as the
+ * deploy's other Terraform steps: on the operator's Ctrl-C (`signal`) Terraform, which got its own
+ * SIGINT, is let stop by itself and nothing is thrown; the caller says what was left.
  */
-export function refreshRegisteredJob(stackDir: string, address: string, steps: Steps): void {
+export async function refreshRegisteredJob(stackDir: string, address: string, steps: Steps, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
-  steps.progress(`terraform apply -refresh-only -target=${address}…`);
+  const label = 'terraform apply -refresh-only';
+  steps.progress(`${label} -target=${address}…`);
   const args = ['apply', '-refresh-only', '-auto-approve', '-input=false', '-no-color', `-target=${address}`];
-  const r = spawnSync('terraform', args, { cwd: stackDir, env: { ...steps.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw new StepError(`terraform apply -refresh-only: could not run terraform: ${r.error.message}`);
-  if (r.status !== 0) {
-    throw new StepError(`terraform apply -refresh-only failed (exit ${r.status}): ${steps.redactor.redact(`${r.stderr}${r.stdout}`.trim().split('\n').slice(-30).join('\n'))}`);
-  }
-  steps.progress(`terraform apply -refresh-only: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  const env = { ...steps.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+  const run = await streamed('terraform', args, { cwd: stackDir, env, redactor: steps.redactor, ...(signal ? { signal } : {}) });
+  if (signal?.aborted) return;
+  if (run.status !== 0) throw new StepError(`${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}: ${run.output.trim().split('\n').slice(-30).join('\n')}`);
+  steps.progress(`${label}: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
 
 function readState(stackDir: string, steps: Steps): TerraformState | undefined {
@@ -75,13 +145,17 @@ function readState(stackDir: string, steps: Steps): TerraformState | undefined {
   if (backend.type === 'local') {
     const path = backend.path ?? 'terraform.tfstate';
     const file = isAbsolute(path) ? path : join(stackDir, path);
-    if (!existsSync(file)) return undefined;
-    return parseState(readFileSync(file, 'utf8'), file);
+    const read = readStateFile(file);
+    if (read.kind === 'broken') throw new StepError(brokenStateMessage(file, read.why));
+    return read.kind === 'ok' ? read.state : undefined;
   }
   const r = spawnSync('terraform', ['state', 'pull'], { cwd: stackDir, env: { ...steps.env, TF_IN_AUTOMATION: '1' }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw new StepError(`terraform state pull: could not run terraform: ${r.error.message}`);
   if (r.status !== 0) throw new StepError(`terraform state pull failed (exit ${r.status}): ${steps.redactor.redact(r.stderr.trim())}`);
-  return r.stdout.trim() === '' ? undefined : parseState(r.stdout, `the ${backend.type} backend's state`);
+  if (r.stdout.trim() === '') return undefined;
+  const pulled = parseState(r.stdout);
+  if (pulled.kind === 'broken') throw new StepError(`the ${backend.type} backend's state is not Terraform state: ${pulled.why}`);
+  return pulled.state;
 }
 
 /** The backend synth wrote into the stack (cdk.tf.json's terraform.backend); Terraform's default is local. */
@@ -89,12 +163,4 @@ function backendOf(stackDir: string): { type: string; path?: string } {
   const stack = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { terraform?: { backend?: Record<string, { path?: string }> } };
   const [type, settings] = Object.entries(stack.terraform?.backend ?? {})[0] ?? ['local', {}];
   return { type, ...(typeof settings?.path === 'string' ? { path: settings.path } : {}) };
-}
-
-function parseState(text: string, where: string): TerraformState {
-  try {
-    return JSON.parse(text) as TerraformState;
-  } catch (e) {
-    throw new StepError(`${where} is not Terraform state: ${(e as Error).message}`);
-  }
 }

@@ -1,10 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobDocument } from '../../constructs/nomad/api';
 import { CommandError } from '../../commands/cli';
-import { detectDrift, driftedFields, driftHeadline, explainApplyFailure, formatDrift, formatHealed, healDrift, healNeeded, waitForDeployment } from '../../commands/drift';
+import { detectDrift, driftedFields, driftHeadline, explainApplyFailure, formatDrift, formatHealed, healAndRefresh, healDrift, healNeeded, waitForDeployment } from '../../commands/drift';
 import type { Deployment, JobDiff } from '../../commands/nomad-client';
 import { Redactor } from '../../commands/secrets';
 import type { Steps } from '../../commands/terraform';
@@ -46,6 +46,14 @@ describe('what this tool last registered, read from the state', () => {
     expect(readRegisteredJob(none, steps())?.id).toBe('rails');
   });
 
+  it("a broken local file is refused in the deploy's words (the one reader of a state file), not taken for no job", () => {
+    const broken = stack('broken', { local: { path: 'terraform.local.tfstate' } });
+    writeFileSync(join(broken, 'terraform.local.tfstate'), '');
+    expect(() => readRegisteredJob(broken, steps())).toThrow(`The state file ${join(broken, 'terraform.local.tfstate')} is broken: it is empty (0 bytes).`);
+    writeFileSync(join(broken, 'terraform.local.tfstate'), JSON.stringify(deployedState()).slice(0, 50));
+    expect(() => readRegisteredJob(broken, steps())).toThrow(/is broken: it is not JSON \(.+\): it was cut short or edited/);
+  });
+
   it('any other backend is asked with terraform state pull in the stack directory', () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin, { recursive: true });
@@ -55,6 +63,10 @@ describe('what this tool last registered, read from the state', () => {
     expect(readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))?.modifyIndex).toBe(12);
     writeFileSync(join(bin, 'terraform'), '#!/bin/sh\necho "Error: no state" >&2; exit 1\n');
     expect(() => readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))).toThrow('terraform state pull failed (exit 1): Error: no state');
+    writeFileSync(join(bin, 'terraform'), '#!/bin/sh\necho "[]"\n');
+    expect(() => readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))).toThrow("the pg backend's state is not Terraform state: it is JSON but not a Terraform state (no serial or resources)");
+    writeFileSync(join(bin, 'terraform'), '#!/bin/sh\n');
+    expect(readRegisteredJob(pg, steps({ PATH: `${bin}:${process.env.PATH}` }))).toBeUndefined();
   });
 
   it('a state without a nomad_job (nothing deployed yet) has no registered job', () => {
@@ -147,6 +159,50 @@ describe('drift, on the answers of a real Nomad', () => {
     expect((error as Error).message).toBe(
       "job 'rails' changed in Nomad again while this deploy was putting it back; nothing was registered. Run the deploy again: it shows what changed by hand and puts the declared job back.",
     );
+  });
+});
+
+describe("the heal's refresh of the state, as the deploy's other Terraform steps run", () => {
+  const nomad = new FakeNomad();
+  let dir: string;
+  beforeAll(async () => {
+    await nomad.start();
+    dir = mkdtempSync(join(tmpdir(), 'drift-refresh-'));
+    writeFileSync(join(dir, 'cdk.tf.json'), '{}');
+  });
+  afterAll(() => {
+    nomad.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => nomad.reset('scaled'));
+
+  /** A terraform that stops on SIGINT as Terraform does (exit 1), else runs 5s. */
+  const terraform = () => {
+    writeFileSync(
+      join(dir, 'terraform'),
+      `#!/usr/bin/env node\nrequire('fs').writeFileSync(${JSON.stringify(join(dir, 'args'))}, process.argv.slice(2).join(' '));\nprocess.on('SIGINT', () => { console.log('Interrupt received'); process.exit(1); });\nsetTimeout(() => {}, 5000);\n`,
+    );
+    chmodSync(join(dir, 'terraform'), 0o755);
+    return steps({ PATH: `${dir}:${process.env.PATH}` });
+  };
+  const heal = async (controller: AbortController, abortAfterMs: number) => {
+    const drift = (await detectDrift(registeredJobOf(deployedState())!, nomad.client))!;
+    // SIGTERM: passed on to Terraform as SIGINT (a Ctrl-C reaches it from the terminal itself).
+    const timer = setTimeout(() => controller.abort('SIGTERM'), abortAfterMs);
+    try {
+      return await healAndRefresh(drift, dir, terraform(), nomad.client, controller.signal, { seconds: 5, signal: controller.signal, pollMs: 1 });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  it('stopped by the operator: Terraform stops, nothing is thrown, the line says what was left, no wait follows', async () => {
+    const started = Date.now();
+    const line = await heal(new AbortController(), 300);
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(line).toMatch(/^Drift healed: job 'rails' registered again .*; interrupted before the state's record of the job was refreshed \(terraform apply -refresh-only\)$/);
+    expect(readFileSync(join(dir, 'args'), 'utf8').trim()).toBe('apply -refresh-only -auto-approve -input=false -no-color -target=nomad_job.rails');
+    expect(nomad.requests.some((r) => r.path === '/v1/job/rails/deployments')).toBe(false);
   });
 });
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planCommand } from '../../commands/plan';
 import { runCommand } from '../support/command';
@@ -90,6 +90,20 @@ esac
       cwd: dir,
     });
   };
+
+  it("a checkout last set up for another backend: refused before terraform init, pointing at npm run state; exit 1", async () => {
+    const record = join(dir, 'cdktf.out', 'stacks', 'local', '.terraform', 'terraform.tfstate');
+    mkdirSync(dirname(record), { recursive: true });
+    writeFileSync(record, JSON.stringify({ version: 3, backend: { type: 'pg', config: {} } }));
+    try {
+      const r = await run('worker-memory');
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain('plan: terraform init');
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^plan: this checkout's Terraform was set up for the pg backend, and the config of 'local' now names local: .*npm run state -- local migrate --to local/);
+    } finally {
+      rmSync(record);
+    }
+  });
 
   it('a worker memory change: the report on stdout, progress on stderr, exit 2', async () => {
     const r = await run('worker-memory', { NOMAD_ADDR: 'http://127.0.0.1:9' });

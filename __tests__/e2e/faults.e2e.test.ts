@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { requireProviders } from './support/providers';
  * as an operator runs it, on a real Nomad dev agent, registry and podman: a broken state file, a
  * second checkout with no state, an interrupted release, a failure's cause on the last lines.
  * The release runs with the raw_exec stand-in (commands/stand-in.ts).
- * Modules it proves: commands/state-file.ts (the broken-file refusal), commands/deploy-report.ts
+ * Modules it proves: commands/terraform-state.ts (the broken-file refusal), commands/deploy-report.ts
  * (the interrupted report; deploy.e2e.test.ts holds its end summary), commands/terraform-stream.ts (Terraform streamed,
  * its error blocks as the last lines), commands/release.ts (a release left running, waited for).
  */
@@ -98,7 +97,7 @@ describe('faults around a deploy', () => {
   it('Ctrl-C during the release leaves the migration running on purpose and says what it left; the next deploy waits for it and never kills it', async () => {
     const before = await version();
     project.editSource('app/course.rb', `class Course; VERSION = ${Date.now()}; end\n`);
-    const run = await interruptAt(project, 'mig: step 3');
+    const run = await project.interruptDeployAt('mig: step 3');
     expect(run.status, run.output).toBe(130);
     const report = run.output.slice(run.output.indexOf('deploy: interrupted; what it left:'));
     expect(report).toMatch(/applied: .*docker_registry_image\.image \(created\)/);
@@ -140,32 +139,4 @@ describe('faults around a deploy', () => {
 /** The last lines a person sees (trailing blank lines dropped). */
 function lastLines(run: CliRun, n: number): string {
   return run.output.trimEnd().split('\n').slice(-n).join('\n');
-}
-
-/** `npm run deploy -- local --auto-approve` in its own process group, sent SIGINT (as Ctrl-C) once `marker` is printed. */
-function interruptAt(project: Project, marker: string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn('npm', ['run', '--silent', 'deploy', '--', 'local', '--auto-approve'], { cwd: project.dir, env: project.env, detached: true });
-    let output = '';
-    let sent = false;
-    const timer = setTimeout(() => {
-      process.kill(-child.pid!, 'SIGKILL');
-      reject(new Error(`no '${marker}' in 300s:\n${output}`));
-    }, 300_000);
-    const take = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (!sent && output.includes(marker)) {
-        sent = true;
-        process.kill(-child.pid!, 'SIGINT');
-      }
-    };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      // npm passes the SIGINT on to itself once its script has ended: a shell shows that as 130.
-      resolve({ status: code ?? (signal === 'SIGINT' ? 130 : null), output, seconds: (Date.now() - started) / 1000 });
-    });
-  });
 }

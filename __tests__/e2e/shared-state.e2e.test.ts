@@ -12,7 +12,9 @@ import { NomadGate } from './support/nomad-gate';
  * is in a real PostgreSQL (the local environment, switched with DASHBOARD_STATE_BACKEND=pg;
  * PG_CONN_STR from each operator's environment). Each test gets a fresh local environment, a
  * fresh database and fresh clones.
- * Modules it proves: commands/state-lock.ts (the wait and the holder named) and commands/state.ts.
+ * Modules it proves: commands/state-lock.ts (the wait and the holder named), commands/state.ts and
+ * commands/backend-record.ts (a plan before the move is refused, naming it), commands/deploy-report.ts
+ * (the interrupted deploy's lock line, asked of PostgreSQL).
  */
 describe('shared state on PostgreSQL', () => {
   let pg: Postgres;
@@ -149,6 +151,15 @@ describe('shared state on PostgreSQL', () => {
     expect(pg.advisoryLockHolders(database)).toEqual([]);
   });
 
+  it("Ctrl-C during a deploy's apply: the report's lock line is PostgreSQL's answer, and the next deploy is not held", async () => {
+    const run = seen(await a.interruptDeployAt('deploy: terraform apply…'));
+    expect(run.status, run.output).toBe(130);
+    const report = run.output.slice(run.output.indexOf('deploy: interrupted; what it left:'));
+    expect(report).toContain('state lock: free (no PostgreSQL session holds it)');
+    const next = seen(expectSuccess(a.npmDeploy('local', '--auto-approve'), 'the deploy after the interrupted one'));
+    expect(next.output).not.toContain('stayed locked');
+  });
+
   it('moving local state into pg and back keeps the job: no re-create, no rebuild, no new version', async () => {
     const alone = a.reset(); // a file, as before
     seen(expectSuccess(alone.npmDeploy('local', '--auto-approve'), 'deploy on local state'));
@@ -157,6 +168,12 @@ describe('shared state on PostgreSQL', () => {
     expect(existsSync(file)).toBe(true);
 
     a.with({ DASHBOARD_STATE_BACKEND: 'pg', PG_CONN_STR: pg.connectionString(database), PATH: `${pg.binDir}:${process.env.PATH}` });
+    // Before the move, this checkout's Terraform is still set up for the file: plan says how to move it, instead of Terraform's init error.
+    const early = seen(a.plan());
+    expect(early.status, early.output).toBe(1);
+    expect(early.output.trim().split('\n').at(-1)).toBe(
+      "plan: this checkout's Terraform was set up for the local backend, and the config of 'local' now names pg: npm run state -- local migrate --to pg moves its state there (with none to move, it only switches)",
+    );
     const moved = seen(a.state('local', 'migrate', '--to', 'pg'));
     expect(moved.status, moved.output).toBe(0);
     expect(moved.stdout).toMatch(/^moved: the state of 'local' \(serial \d+, \d+ resources\) from the local file .*terraform\.local\.tfstate to pg schema dashboard_local\./);

@@ -143,6 +143,34 @@ export class Project {
     return { child, done, output: () => output };
   }
 
+  /** `npm run deploy -- local --auto-approve` in its own process group, sent SIGINT (as Ctrl-C) once `marker` is printed. */
+  interruptDeployAt(marker: string): Promise<CliRun> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const child = spawn('npm', ['run', '--silent', 'deploy', '--', 'local', '--auto-approve'], { cwd: this.dir, env: this.env, detached: true });
+      let output = '';
+      let sent = false;
+      const timer = setTimeout(() => {
+        process.kill(-child.pid!, 'SIGKILL');
+        reject(new Error(`no '${marker}' in 300s:\n${output}`));
+      }, 300_000);
+      const take = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (!sent && output.includes(marker)) {
+          sent = true;
+          process.kill(-child.pid!, 'SIGINT');
+        }
+      };
+      child.stdout.on('data', take);
+      child.stderr.on('data', take);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        // npm passes the SIGINT on to itself once its script has ended: a shell shows that as 130.
+        resolve({ status: code ?? (signal === 'SIGINT' ? 130 : null), output, seconds: (Date.now() - started) / 1000 });
+      });
+    });
+  }
+
   /** `npm run state -- <args>`, as an operator runs it. */
   state(...args: string[]): CliRun & { readonly stdout: string; readonly stderr: string } {
     const started = Date.now();
