@@ -1,7 +1,7 @@
-import { PUMA_DEFAULTS } from '../constructs/rails/puma';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain, UsageError } from './cli';
 import { connect } from './connect';
 import type { AllocationStub, NomadConnection } from './nomad-client';
+import { webGroupOf } from '../config/schema';
 import { isConnectSidecar } from '../constructs/nomad/api';
 import { consoleArgs, DEFAULT_CONSOLE } from './one-off-job';
 import { runProgram } from './run-program';
@@ -75,7 +75,7 @@ export const consoleCommand: Command = {
     const parsed = parseConsoleArgs(args, io.interactive);
     const { environment, nomad } = connect(parsed.environment, io);
     const jobId = environment.job.id;
-    const group = parsed.group ?? environment.web.group ?? PUMA_DEFAULTS.groupName;
+    const group = parsed.group ?? webGroupOf(environment);
     const job = await nomad.job(jobId);
     if (!job) throw new CommandError(`job '${jobId}' is not registered at ${nomad.connection.address}: deploy it first (npm run deploy -- ${environment.name})`);
     const taskGroup = job.TaskGroups.find((g) => g.Name === group);

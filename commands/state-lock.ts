@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { hostname, userInfo } from 'node:os';
-import { checkDuration, Duration } from '../constructs/nomad/duration';
-import { OperatorInputError } from '../config/operator-inputs';
+import { type Duration, durationWord } from '../config/operator-durations';
 import type { Environment } from '../config/schema';
 
 /**
@@ -317,7 +316,5 @@ export function missingBackendSecret(environment: Pick<Environment, 'name' | 'st
 
 /** A lock wait given on the command line (`--lock-timeout=10m`), in Nomad's notation like config's. */
 export function parseLockTimeout(text: string): Duration {
-  const broken = checkDuration(text);
-  if (broken) throw new OperatorInputError(`--lock-timeout: '${text}' ${broken}`);
-  return Duration.parse(text);
+  return durationWord('--lock-timeout', text);
 }

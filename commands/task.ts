@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { Duration } from '../constructs/nomad/duration';
+import { type Duration, durationWord } from '../config/operator-durations';
 import { isConnectSidecar, variablePathOf } from '../constructs/nomad/api';
 import { requireCapabilities } from './capabilities';
 import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, EXIT, parseCommandLine, runMain, UsageError } from './cli';
@@ -43,9 +43,9 @@ export function parseTaskArgs(args: readonly string[]): TaskArgs {
   let timeout: Duration | undefined;
   if (options.timeout !== undefined) {
     try {
-      timeout = Duration.parse(options.timeout);
+      timeout = durationWord('--timeout', options.timeout);
     } catch (e) {
-      throw new UsageError(`--timeout: ${(e as Error).message}`);
+      throw new UsageError((e as Error).message);
     }
   }
   return {

@@ -374,7 +374,7 @@ export const environmentSchema = z
   })
   .strict()
   .superRefine((e, ctx) => {
-    const webGroup = e.web.group ?? PUMA_DEFAULTS.groupName;
+    const webGroup = webGroupOf(e);
     const webService = e.web.service ?? PUMA_DEFAULTS.serviceName;
     const groups: [string, (string | number)[]][] = [
       [webGroup, ['web', 'group']],
@@ -432,3 +432,8 @@ export const environmentSchema = z
 export type EnvironmentInput = z.input<typeof environmentSchema>;
 /** An environment after validation and defaults. */
 export type Environment = z.output<typeof environmentSchema>;
+
+/** The puma group's name: the environment's `web.group`, else PumaGroup's default. */
+export function webGroupOf(environment: { readonly web: { readonly group?: string } }): string {
+  return environment.web.group ?? PUMA_DEFAULTS.groupName;
+}

@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import type { Construct } from 'constructs';
 import { ConsulBackend, type ConsulBackendConfig, type ITerraformDependable, LocalBackend, PgBackend, type PgBackendConfig, TerraformStack, TerraformVariable } from 'cdktf';
 import { NomadProvider } from '@cdktf/provider-nomad/lib/provider';
-import type { Environment } from '../config/schema';
+import { type Environment, webGroupOf } from '../config/schema';
 import { encodeReleaseSettings, RELEASE_JOBSPEC_VARIABLE, RELEASE_SETTINGS_VARIABLE } from '../config/release-contract';
 import { PROVIDER_VERSIONS } from '../config/tools';
 import { configureDockerProvider } from '../constructs/image/built-image';
@@ -103,7 +103,7 @@ export class DashboardStack extends TerraformStack {
 
     const { web } = env;
     // Fields the environment leaves out are PumaGroup's defaults.
-    new PumaGroup(this.job, web.group ?? PUMA_DEFAULTS.groupName, {
+    new PumaGroup(this.job, webGroupOf(env), {
       ...shared,
       groupName: web.group,
       taskName: web.task,

@@ -16,7 +16,7 @@ describe('npm run task arguments', () => {
     [['production', '--group', '--', 'rails'], "Option '--group <value>' argument missing"],
     [['production', '--group', '--output', 'x', '--', 'rails'], "Option '--group' argument is ambiguous"],
     [['production', '--nope', 'x', '--', 'rails'], "Unknown option '--nope'"],
-    [['production', '--timeout', '10', '--', 'rails'], '--timeout:'],
+    [['production', '--timeout', '10', '--', 'rails'], "--timeout: '10' "],
   ])('%j is refused: %s', (args, message) => {
     expect(() => parseTaskArgs(args)).toThrow(message);
   });

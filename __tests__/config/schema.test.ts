@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadEnvironment, parseEnvironment } from '../../config/load';
+import { durationWord } from '../../config/operator-durations';
+import { OperatorInputError } from '../../config/operator-inputs';
 import { production } from '../../config/production';
 import type { EnvironmentInput } from '../../config/schema';
 import { Duration } from '../../constructs/nomad/duration';
@@ -211,6 +213,12 @@ describe('loadEnvironment', () => {
     ['', undefined],
   ])('reads NOMAD_SKIP_VERIFY=%j as skipVerify %j', (value, skipVerify) => {
     expect(loadEnvironment('production', fixtureEdge({ NOMAD_SKIP_VERIFY: value })).nomad.skipVerify).toBe(skipVerify);
+  });
+
+  it("a duration typed on a command line obeys config's rule: Nomad's notation, the flag named when not", () => {
+    expect(durationWord('--timeout', '1h30m').toNanoseconds()).toBe(5400e9);
+    expect(() => durationWord('--lock-timeout', '10')).toThrow(/^--lock-timeout: '10' /);
+    expect(() => durationWord('--timeout', '5 minutes')).toThrow(OperatorInputError);
   });
 
   it.each(['maybe', 'yes', 'ture', '2'])('refuses NOMAD_SKIP_VERIFY=%j, naming the variable and the value', (value) => {
