@@ -12,7 +12,7 @@ import { type Command, type CommandIo, CommandError, ENVIRONMENT_NAMES, EXIT, pa
 import { connect } from './connect';
 import type { NomadClient } from './nomad-client';
 import { stateLock } from './deploy-report';
-import { readStateFile } from './terraform-state';
+import { brokenStateFix, readStateFile } from './terraform-state';
 
 const USAGE = `usage: npm run doctor -- <environment> [--json]   (${ENVIRONMENT_NAMES})
 
@@ -201,8 +201,8 @@ export function localStateCheck(path: string, environment: string): Check {
   const state = readStateFile(path);
   if (state.kind === 'absent') return { name, status: 'ok', detail: `local file ${path}: none yet (a first deploy creates it)` };
   if (state.kind === 'broken') {
-    const backup = readStateFile(`${path}.backup`);
-    const fix = backup.kind === 'ok' ? `its backup is whole (serial ${backup.serial}): mv ${path} ${path}.broken && cp ${path}.backup ${path}` : `move it away, then adopt the running job: npm run deploy -- ${environment} --adopt`;
+    const restore = brokenStateFix(path, environment);
+    const fix = restore.backup ? `its backup is whole (serial ${restore.backup.serial}): ${restore.command}` : `move it away, then adopt the running job: ${restore.command}`;
     return { name, status: 'fail', detail: `local file ${path} is broken: ${state.why}`, fix };
   }
   // Started at no time: a lock file is reported, never taken for this command's own and removed.

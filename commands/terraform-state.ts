@@ -41,24 +41,30 @@ export function readStateFile(path: string): StateFile {
  * beside it (`<file>.backup`, the state before the last write) when that one is whole.
  */
 export function brokenStateMessage(path: string, why: string): string {
-  const backup = `${path}.backup`;
-  const saved = readStateFile(backup);
-  const name = basename(path);
+  const fix = brokenStateFix(path);
   const lines = [`The state file ${path} is broken: ${why}. It is not taken for "no state": a deploy would create the job, its variable and the release again.`];
-  if (saved.kind === 'ok') {
-    const written = statSync(backup).mtime.toISOString();
+  if (fix.backup) {
+    const written = statSync(fix.backup.path).mtime.toISOString();
     lines.push(
-      `Its backup ${backup} is whole (serial ${saved.serial}, ${saved.resources.length} resources, written ${written}). Restore it, keeping the broken file:`,
-      `  mv ${path} ${path}.broken && cp ${backup} ${path}`,
+      `Its backup ${fix.backup.path} is whole (serial ${fix.backup.serial}, ${fix.backup.resources} resources, written ${written}). Restore it, keeping the broken file:`,
+      `  ${fix.command}`,
       'then deploy again: the plan shows what changed since that backup.',
     );
   } else {
-    lines.push(
-      saved.kind === 'absent' ? `There is no backup (${basename(backup)}).` : `Its backup ${backup} is broken too: ${saved.why}.`,
-      `Move ${name} away and adopt the running job on purpose: npm run deploy -- <environment> --adopt (README, "Troubleshooting").`,
-    );
+    lines.push(fix.why, `Move ${basename(path)} away and adopt the running job on purpose: ${fix.command} (README, "Troubleshooting").`);
   }
   return lines.join('\n');
+}
+
+/** What puts a broken state file right: restoring its backup when that one is whole, else adopting the running job. */
+export function brokenStateFix(path: string, environment = '<environment>'):
+  | { readonly backup: { readonly path: string; readonly serial: number; readonly resources: number }; readonly command: string }
+  | { readonly backup?: undefined; readonly why: string; readonly command: string } {
+  const backup = `${path}.backup`;
+  const saved = readStateFile(backup);
+  if (saved.kind === 'ok') return { backup: { path: backup, serial: saved.serial, resources: saved.resources.length }, command: `mv ${path} ${path}.broken && cp ${backup} ${path}` };
+  const why = saved.kind === 'absent' ? `There is no backup (${basename(backup)}).` : `Its backup ${backup} is broken too: ${saved.why}.`;
+  return { why, command: `npm run deploy -- ${environment} --adopt` };
 }
 
 /** A state document's text: whole (its serial and managed resources), or why it is not one. */
