@@ -256,10 +256,11 @@ function vendorClosure(packages) {
     }
   };
   const visit = (file) => {
-    const id = relative(ROOT, file).split(sep).join('/');
+    const id = vendorId(file);
     if (modules.has(id)) return id;
     if (!isCommonJs(file)) return undefined;
-    const text = readFileSync(file, 'utf8');
+    // An inline source map is most of a generated file, and no use in a program that bundles it.
+    const text = readFileSync(file, 'utf8').replace(/^\/\/[#@] sourceMappingURL=.*$/gm, '');
     const module = { text, deps: {} };
     modules.set(id, module);
     if (file.endsWith('.json')) return id;
@@ -290,6 +291,26 @@ function vendorClosure(packages) {
   return { modules, entries };
 }
 
+/**
+ * How the packages' program names a file: its path from the checkout, or (where node_modules is a
+ * link out of it) its absolute path, so that it is found again with no path to normalize.
+ */
+function vendorId(file) {
+  const path = file.split(sep).join('/');
+  const root = `${ROOT.split(sep).join('/')}/`;
+  return path.startsWith(root) ? path.slice(root.length) : path;
+}
+
+/** The stat line of each file (by its vendorId), as statLine writes it, without the name. */
+function vendorStats(ids) {
+  return ids
+    .map((id) => {
+      const s = statSync(id.startsWith('/') ? id : `${ROOT}/${id}`, { bigint: true });
+      return `${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
+    })
+    .join('\n');
+}
+
 // The packages' program's loader. Each file runs as node runs it (its own function, its real
 // __filename, a module node's require sees: it is in require.cache), without a file system
 // lookup for what it requires. What was not compiled in is node's to find and load.
@@ -297,16 +318,19 @@ const VENDOR_LOADER = `
 module.exports = (function () {
   'use strict';
   const Module = require('node:module');
-  const { dirname, join, relative, sep } = require('node:path');
+  const { dirname, join } = require('node:path');
   const root = join(__dirname, '..');
+  const filenameOf = (id) => (id.startsWith('/') ? id : root + '/' + id);
   function load(id) {
-    const filename = join(root, id);
+    const filename = filenameOf(id);
     const cached = Module._cache[filename];
     if (cached) return cached.exports;
     const [body, deps] = modules[id];
     const module = new Module(filename, null);
     module.filename = filename;
-    module.paths = Module._nodeModulePaths(dirname(filename));
+    // Where node would look for what the file requires: only for a request not compiled in.
+    let paths;
+    Object.defineProperty(module, 'paths', { get: () => (paths ??= Module._nodeModulePaths(dirname(filename))), set: (value) => (paths = value), configurable: true, enumerable: true });
     Module._cache[filename] = module;
     let ran = false;
     try {
@@ -324,7 +348,7 @@ module.exports = (function () {
       if (to === null) return require(request);
       if (to !== undefined) return load(to);
       const resolved = Module._resolveFilename(request, module, false);
-      const id = relative(root, resolved).split(sep).join('/');
+      const id = resolved.startsWith(root + '/') ? resolved.slice(root.length + 1) : resolved;
       return id in modules ? load(id) : module.require(request);
     };
     requireOf.resolve = (request, options) => Module._resolveFilename(request, module, false, options);
@@ -364,7 +388,7 @@ function vendorProgram(packages) {
   try {
     const stamp = JSON.parse(readFileSync(VENDOR_STAMP, 'utf8'));
     const last = join(BUILD, stamp.program);
-    if (stamp.packages === wanted && statLine(stamp.files.map((f) => join(ROOT, f))) === stamp.stat && existsSync(last)) return last;
+    if (stamp.packages === wanted && vendorStats(stamp.files) === stamp.stat && existsSync(last)) return last;
   } catch {
     // none yet, or a file it holds is gone: compile
   }
@@ -377,10 +401,11 @@ function vendorProgram(packages) {
     mkdirSync(BUILD, { recursive: true });
     compileVendor(closure, target);
   }
-  const files = [__filename, ...[...closure.modules.keys()].map((id) => join(ROOT, id))];
+  const files = [vendorId(__filename), ...closure.modules.keys()];
+  const stat = vendorStats(files);
   const now = BigInt(Date.now()) * 1_000_000n;
-  const racy = files.some((path) => now - statSync(path, { bigint: true }).ctimeNs < RACY_NS);
-  const stamp = { program: basename(target), packages: wanted, files: files.map((f) => relative(ROOT, f)), stat: statLine(files) };
+  const racy = stat.split('\n').some((line) => now - BigInt(line.split(' ')[3]) < RACY_NS);
+  const stamp = { program: basename(target), packages: wanted, files, stat };
   if (!racy) writeWhole(VENDOR_STAMP, JSON.stringify(stamp));
   return target;
 }
