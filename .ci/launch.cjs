@@ -72,7 +72,9 @@ function load(id) {
 function requireFrom(from) {
   return (request) => {
     if (!request.startsWith('.')) return require(request);
-    const id = posix.join(posix.dirname(from), request);
+    // A dynamic import names the module as ESM does, by its .js: the source is its .ts.
+    const named = posix.join(posix.dirname(from), request);
+    const id = named.endsWith('.js') && !(named in sources) ? named.slice(0, -3) : named;
     if (!(id in sources)) throw new Error(\`compiled app: '\${from}' requires '\${request}', which is not among the sources\`);
     return load(id);
   };
