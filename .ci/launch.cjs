@@ -4,7 +4,7 @@
 //   node .ci/launch.cjs <command> [args]   a command of commands/ (npm run deploy, plan, …)
 // The compiled program is .build/app-<hash of the sources>.js, so it is never stale: a changed
 // source is a different hash, compiled once (with the project's own TypeScript, transpile only:
-// `npm test` type-checks). Every later run costs a stat of each source (the hash only when one
+// `npm test` type-checks). Every later run costs a stat of each source and its directory (the hash only when one
 // changed) and node's own startup, not a TypeScript loader's, and runs from V8's code cache of
 // the program (one per entry: synth and each command compile different functions).
 // The packages the program requires (cdktf, constructs, the providers, zod: some 700 files of
@@ -27,20 +27,23 @@ const TYPESCRIPT_PACKAGE = join(ROOT, 'node_modules', 'typescript', 'package.jso
 /** Which program the sources compiled to, and the stat line of the sources it was compiled from. */
 const STAMP = join(BUILD, 'app.stamp');
 
+/** The sources, and the directories that hold them (a source added, removed or renamed changes its directory's times). */
 function sourceFiles() {
   const files = [];
+  const dirs = [];
   const visit = (path) => {
     if (path.endsWith('.ts')) {
       if (!path.endsWith('.d.ts')) files.push(path);
       return;
     }
+    dirs.push(path);
     for (const entry of readdirSync(path, { withFileTypes: true })) {
       const child = join(path, entry.name);
       if (entry.isDirectory() || entry.name.endsWith('.ts')) visit(child);
     }
   };
   for (const source of SOURCES) visit(join(ROOT, source));
-  return files.sort();
+  return { files: files.sort(), dirs: dirs.sort() };
 }
 
 /** The sources, this launcher and the compiler's version: what the compiled program is a function of. */
@@ -200,10 +203,15 @@ function writeWhole(path, data) {
  * unchanged line means unchanged sources, without reading them.
  */
 function statLine(paths) {
-  return paths
-    .map((path) => {
-      const s = statSync(path, { bigint: true });
-      return `${relative(ROOT, path)} ${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
+  return statLineOf(paths.map((path) => relative(ROOT, path)));
+}
+
+/** The same, of paths from the checkout (as a stamp names them). */
+function statLineOf(names) {
+  return names
+    .map((name) => {
+      const s = statSync(`${ROOT}/${name}`, { bigint: true });
+      return `${name} ${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
     })
     .join('\n');
 }
@@ -212,13 +220,22 @@ function statLine(paths) {
 const RACY_NS = 2_000_000_000n;
 
 /** The compiled program for the sources as they are: the last one if they have not changed, else compiled once. */
-function program(files) {
-  const inputs = [__filename, TYPESCRIPT_PACKAGE, ...files];
-  const stat = statLine(inputs);
+function program() {
+  // The stamp names what to stat: nothing to list unless a directory of sources changed.
   const recorded = existsSync(STAMP) ? readFileSync(STAMP, 'utf8') : '';
   const newline = recorded.indexOf('\n');
-  const last = join(BUILD, recorded.slice(0, newline));
-  if (newline > 0 && recorded.slice(newline + 1) === stat && existsSync(last)) return last;
+  if (newline > 0) {
+    const lines = recorded.slice(newline + 1);
+    const last = join(BUILD, recorded.slice(0, newline));
+    try {
+      if (statLineOf(lines.split('\n').map((line) => line.slice(0, line.indexOf(' ')))) === lines && existsSync(last)) return last;
+    } catch {
+      // an input is gone: compile
+    }
+  }
+  const { files, dirs } = sourceFiles();
+  const inputs = [__filename, TYPESCRIPT_PACKAGE, ...dirs, ...files];
+  const stat = statLine(inputs);
 
   const target = join(BUILD, `app-${fingerprint(files)}.js`);
   if (!existsSync(target)) {
@@ -470,7 +487,7 @@ function commandOf(exports, name) {
 
 function main() {
   const [name, ...args] = process.argv.slice(2);
-  const target = program(sourceFiles());
+  const target = program();
   if (name === undefined) {
     load(target, 'synth')('main').main();
     done();
