@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ function synth(checkout: string, extra: Record<string, string> = {}): { status: 
 
 const jobIds = (outdir: string) => Object.keys(JSON.parse(readFileSync(join(outdir, 'stacks/production/cdk.tf.json'), 'utf8')).resource.nomad_job);
 const builds = (checkout: string) => readdirSync(join(checkout, '.build')).filter((f) => /^app-[0-9a-f]+\.js$/.test(f));
+const vendors = (checkout: string) => readdirSync(join(checkout, '.build')).filter((f) => /^vendor-[0-9a-f]+\.js$/.test(f));
 
 describe('cdktf.json\'s app (.ci/launch.cjs)', () => {
   const checkout = mkdtempSync(join(tmpdir(), 'launcher-checkout-'));
@@ -48,7 +49,8 @@ describe('cdktf.json\'s app (.ci/launch.cjs)', () => {
     const usage = run('plan');
     expect(usage.status).toBe(1);
     expect(usage.stderr).toMatch(/^plan: name the environment\n\nusage: npm run plan -- <environment>/);
-    expect(readdirSync(join(checkout, '.build')).filter((f) => f.endsWith('.plan.v8'))).toHaveLength(1);
+    // The plan's modules require cdktf and zod: the packages' program has a code cache of the plan's too.
+    expect(readdirSync(join(checkout, '.build')).filter((f) => f.endsWith('.plan.v8')).map((f) => f.replace(/-[0-9a-f]{16}/, ''))).toEqual(['app.js.plan.v8', 'vendor.js.plan.v8']);
     const unknown = run('no-such-command');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toBe(".ci/launch.cjs: no command 'no-such-command' in commands/\n");
@@ -73,8 +75,9 @@ describe('cdktf.json\'s app (.ci/launch.cjs)', () => {
     expect(jobIds(changed.outdir)).toEqual(['rails-renamed']);
     expect(builds(checkout)).toHaveLength(1);
     expect(builds(checkout)).not.toEqual([compiled]);
-    // Each program has its code cache beside it, and the replaced program's went with it.
-    expect(readdirSync(join(checkout, '.build')).filter((f) => f.endsWith('.v8'))).toEqual([`${builds(checkout)[0]}.synth.v8`]);
+    // Each program has its code cache beside it, and the replaced program's went with it (the packages' program stays).
+    expect(readdirSync(join(checkout, '.build')).filter((f) => f.startsWith('app-') && f.endsWith('.v8'))).toEqual([`${builds(checkout)[0]}.synth.v8`]);
+    expect(vendors(checkout)).toHaveLength(1);
   });
 
   it('sees an edit that keeps the size and the modification time of a source (its change time moves)', async () => {
@@ -112,6 +115,48 @@ describe('cdktf.json\'s app (.ci/launch.cjs)', () => {
     expect(jobIds(run.outdir)).toHaveLength(1);
     expect(readFileSync(cache).length).toBeGreaterThan(1000);
   });
+
+  it("runs the packages from one compiled program: node compiles none of their files, yet finds each in require.cache", () => {
+    // Counts the files of node_modules node itself compiles, and the files of cdktf it holds as loaded.
+    const preload = join(checkout, 'count-compiled.cjs');
+    writeFileSync(
+      preload,
+      `const Module = require('node:module'); const js = Module._extensions['.js']; let compiled = 0;
+Module._extensions['.js'] = function (module, file) { if (file.includes('node_modules')) compiled += 1; return js.apply(this, arguments); };
+process.on('exit', () => process.stderr.write('compiled ' + compiled + ', cached ' + Object.keys(require.cache).filter((f) => f.includes('/node_modules/cdktf/lib/')).length + '\\n'));\n`,
+    );
+    const run = () => spawnSync('node', ['-r', preload, '.ci/launch.cjs', 'plan'], { cwd: checkout, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TMPDIR: tmpdir() }, encoding: 'utf8', timeout: 60_000 });
+    run(); // compiles, where something changed (TypeScript is loaded for that)
+    const [, compiled, cached] = /compiled (\d+), cached (\d+)\n$/.exec(run().stderr)!;
+    expect(Number(compiled)).toBe(0);
+    expect(Number(cached)).toBeGreaterThan(50);
+  });
+
+  it('compiles the packages again when a file of theirs changes', () => {
+    // A checkout with a node_modules of its own: zod copied (only the sources require it), the rest linked.
+    const own = mkdtempSync(join(tmpdir(), 'launcher-packages-'));
+    try {
+      for (const entry of ['.ci', 'main.ts', 'cdktf.json', 'package.json', 'tsconfig.json', 'config', 'constructs', 'stacks', 'commands']) cpSync(join(checkout, entry), join(own, entry), { recursive: true });
+      const modules = join(REPO_ROOT, 'node_modules');
+      mkdirSync(join(own, 'node_modules'));
+      for (const entry of readdirSync(modules)) {
+        if (entry === 'zod') cpSync(join(modules, entry), join(own, 'node_modules', entry), { recursive: true });
+        else symlinkSync(join(modules, entry), join(own, 'node_modules', entry));
+      }
+      expect(synth(own).status).toBe(0);
+      const [first] = vendors(own);
+      expect(readFileSync(join(own, '.build', first!), 'utf8')).toContain('"node_modules/zod/index.cjs"');
+      const zod = join(own, 'node_modules/zod/index.cjs');
+      writeFileSync(zod, `${readFileSync(zod, 'utf8')}\nprocess.stderr.write('zod, edited\\n');\n`);
+      const edited = synth(own);
+      expect(edited.status).toBe(0);
+      expect(edited.stderr).toBe('zod, edited\n');
+      expect(vendors(own)).toHaveLength(1);
+      expect(vendors(own)).not.toEqual([first]);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('writes what main.ts run by tsx writes', () => {
     const compiled = synth(REPO_ROOT);

@@ -20,7 +20,7 @@ Exit status: 0 rolled back, 1 refused or failed, 3 not approved, 130 interrupted
 /** The operator input the deploy reads: the job runs this digest, the build and release stay as in state. */
 export const ROLLBACK_VARIABLE = 'DASHBOARD_ROLLBACK_IMAGE';
 
-/** The deploy's exit status for a plan no one approved (commands/deploy.ts). */
+/** The deploy's exit status for a plan no one approved (commands/deploy-path.ts). */
 const NOT_APPROVED = 3;
 
 export interface RollbackArgs {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,14 @@ import { tarPaths } from './support/registry-api';
  * providers from the offline mirror. Each test gets a fresh local environment (ports and
  * state) and a fresh checkout.
  */
+/** Resolves once `ready()` holds; fails after `ms`. */
+async function until(ready: () => boolean, ms: number): Promise<void> {
+  for (const deadline = Date.now() + ms; !ready(); ) {
+    if (Date.now() > deadline) throw new Error(`not ready within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Terraform wraps its messages; cdktf indents them. */
 const oneLine = (output: string) => output.replace(/\s+/g, ' ');
 
@@ -110,6 +119,24 @@ describe('cdktf against the local environment', () => {
     expect((await local.nomad.job('rails'))!.Version).toBe(first.Version + 1);
     expect(local.builds()).toBe(1);
   });
+
+  it("npm run deploy plans before its config is read, and plans again, waiting, when another run holds the state's lock", async () => {
+    const first = await deployed();
+    project.setWorkerMemory('sidekiq-short', 600);
+    expectSuccess(project.synth(), 'cdktf synth');
+    // Another operator's apply of that change, waiting at its prompt: it holds the lock of the local state.
+    const holder = spawn(project.env.TERRAFORM_BINARY_NAME ?? 'terraform', ['apply', '-no-color'], { cwd: join(project.dir, 'cdktf.out/stacks/local'), env: project.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let prompt = '';
+    holder.stdout.on('data', (c: Buffer) => (prompt += c.toString()));
+    await until(() => prompt.includes('Enter a value:'), 60_000);
+    const deploy = project.start('deploy', 'local', '--auto-approve');
+    await until(() => deploy.output().includes('again: another run holds the state lock'), 60_000);
+    holder.stdin.end('no\n');
+    const run = await deploy.done;
+    expect(run.status, run.output).toBe(0);
+    expect(run.output).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
+    expect((await local.nomad.job('rails'))!.Version).toBe(first.Version + 1);
+  }, 180_000);
 
   it('a second deploy with nothing changed builds nothing, pushes nothing and keeps the version', async () => {
     const first = await deployed();

@@ -1,0 +1,58 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { backendRecordPath } from './backend-record';
+import type { Redactor } from './secrets';
+import { streamed, type StreamedRun } from './terraform-stream';
+
+/**
+ * Whether `terraform init` has run in the stack's directory, its record of the backend still there
+ * (`npm run state` removes it after a move, so that the next deploy sets the new backend up).
+ */
+export function isInitialized(stackDir: string): boolean {
+  return existsSync(backendRecordPath(stackDir)) && existsSync(join(stackDir, '.terraform.lock.hcl'));
+}
+
+/** The stack as last synthesized into a directory `terraform init` prepared; undefined when there is none to plan. */
+export function lastStack(stackDir: string): string | undefined {
+  return existsSync(join(stackDir, 'cdk.tf.json')) && isInitialized(stackDir) ? readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8') : undefined;
+}
+
+/** Whether a synthesized stack keeps its state in a local file (no `terraform.backend`, or `local`). */
+export function hasLocalBackend(stack: string): boolean {
+  const backend = (JSON.parse(stack) as { terraform?: { backend?: Record<string, unknown> } }).terraform?.backend;
+  return backend === undefined || Object.keys(backend).every((type) => type === 'local');
+}
+
+/** Where a deploy writes its plan, in its private directory: the plan file holds the sensitive values in clear. */
+export function planFileIn(dir: string): string {
+  return join(dir, 'plan.tfplan');
+}
+
+/** The deploy's plan, to a file, its exit code telling changes (2) from none (0). */
+export function planArguments(planFile: string): string[] {
+  return ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${planFile}`];
+}
+
+/** A plan run ahead of synth, its output kept back: shown if it is kept, dropped if it is stopped. */
+export interface PlanAhead {
+  readonly result: Promise<StreamedRun>;
+  /** Stops it (SIGTERM: Terraform stops at once and frees the state lock) and waits for it to end. */
+  cancel(): Promise<void>;
+}
+
+export function startPlanAhead(stackDir: string, args: string[], env: Record<string, string | undefined>, redactor: Redactor): PlanAhead {
+  const controller = new AbortController();
+  const result = streamed('terraform', args, { cwd: stackDir, env, redactor, signal: controller.signal });
+  return {
+    result,
+    async cancel() {
+      controller.abort('SIGTERM');
+      await result;
+    },
+  };
+}
+
+/** Terraform's words when another run holds the state lock and the lock timeout ran out. */
+export function lockWasHeld(output: string): boolean {
+  return /Error acquiring the state lock/.test(output);
+}
