@@ -8,7 +8,7 @@ import { deployNeeds, requireCapabilities } from './capabilities';
 import { CommandError, EXIT, type CommandIo, UsageError } from './cli';
 import { describeFailedDeployments } from './deploy-outcome';
 import { refuseOtherBackend } from './backend-record';
-import { checkDrift, explainApplyFailure, formatDrift, healAndRefresh, healNeeded, healQuestion } from './drift';
+import { checkDrift, type Drift, explainApplyFailure, formatDrift, healAndRefresh, healNeeded, healQuestion } from './drift';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
 import { isInitialized, lastStack, lockWasHeld, type PlanAhead, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
@@ -57,11 +57,58 @@ export async function deploy(start: DeployStart, io: CommandIo): Promise<number>
   }
 }
 
-async function deployStarted({ name, options, redactor, stackDir, dir, early }: DeployStart, io: CommandIo): Promise<number> {
+async function deployStarted(start: DeployStart, io: CommandIo): Promise<number> {
+  const run = openDeploy(start, io);
+  try {
+    const planned = await firstPlan(run, start.early);
+    return await applyPlanned(run, planned);
+  } catch (e) {
+    if (io.signal.aborted) return interrupted(run);
+    if (e instanceof StepError) throw new CommandError(e.message);
+    throw e;
+  }
+}
+
+/** What every step of one deploy shares: the environment, its Nomad, Terraform as this run runs it, what is known so far. */
+interface DeployRun {
+  readonly name: string;
+  readonly options: DeployStart['options'];
+  readonly io: CommandIo;
+  readonly redactor: Redactor;
+  readonly say: (message: string) => void;
+  readonly steps: Steps;
+  readonly environment: Environment;
+  readonly statePath: string;
+  readonly stackDir: string;
+  readonly dir: string;
+  readonly planFile: string;
+  readonly planArgs: readonly string[];
+  readonly nomad: NomadClient;
+  /** Terraform's environment: the lock wait (state-lock.ts), no prompts, no checkpoint calls. */
+  readonly terraformEnv: NodeJS.ProcessEnv;
+  /** Terraform in the stack's directory: streamed, redacted, stopped by Ctrl-C; a failure throws, worded. */
+  readonly terraform: Terraform;
+  readonly failure: (label: string, run: { status: number | undefined; output: string }) => CommandError;
+  readonly facts: DeployFacts;
+}
+
+/** The first plan of a deploy, with what it found beside it. */
+interface FirstPlan {
+  readonly plan: { status: number | undefined; output: string };
+  /** The job changed in Nomad by hand, which Terraform's plan does not show (drift.ts). */
+  readonly drift: Drift | undefined;
+  /** The job's deployments before this deploy: a failed apply names the new ones. */
+  readonly beforeDeployments: readonly Deployment[];
+}
+
+/**
+ * The config, read without hashing the build context (synth hashes it); a missing backend
+ * secret and a broken state file refused; how long another run's lock is waited for.
+ */
+function openDeploy({ name, options, redactor, stackDir, dir }: DeployStart, io: CommandIo): DeployRun {
   const flagWait = lockTimeoutFlag(options['lock-timeout']);
   const say = (m: string) => io.stderr(`deploy: ${redactor.redact(m)}\n`);
   const steps: Steps = { env: io.env as NodeJS.ProcessEnv, redactor, progress: say };
-  // Synth checks and hashes the build context; here the config is only read.
   const environment = loadEnvironment(name, { env: io.env, cwd: io.cwd }, { build: false });
   const noSecret = missingBackendSecret(environment, io.env);
   if (noSecret) throw new CommandError(`deploy: ${noSecret}`);
@@ -78,10 +125,8 @@ async function deployStarted({ name, options, redactor, stackDir, dir, early }: 
     if (held) return new CommandError(held.map((l) => `deploy: ${redactor.redact(l)}`).join('\n'));
     return new CommandError(`deploy: ${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}:\n${indent(terraformErrors(run.output).join('\n\n') || lastLines(run.output))}`);
   };
-
-  const nomad = new NomadClient(nomadConnection(environment.nomad, io.env), 10_000);
-  const terraform = (label: string, tfArgs: string[], echo = true) =>
-    streamed('terraform', tfArgs, {
+  const terraform: Terraform = (label, tfArgs, echo = true) =>
+    streamed('terraform', [...tfArgs], {
       cwd: stackDir,
       env: terraformEnv,
       redactor,
@@ -92,111 +137,133 @@ async function deployStarted({ name, options, redactor, stackDir, dir, early }: 
       if (run.status !== 0 && !(label === 'terraform plan' && run.status === 2)) throw failure(label, run);
       return run;
     });
+  const planFile = planFileIn(dir);
+  return {
+    name, options, io, redactor, say, steps, environment, statePath, stackDir, dir, planFile, terraformEnv,
+    planArgs: planArguments(planFile),
+    nomad: new NomadClient(nomadConnection(environment.nomad, io.env), 10_000),
+    terraform,
+    failure,
+    facts: { environment, started: Date.now(), before: undefined, applied: [] },
+  };
+}
 
-  const facts: DeployFacts = { environment, started: Date.now(), before: undefined, applied: [] };
+/**
+ * Synth, the token check and the live job at once, while Terraform plans the stack as last
+ * synthesized (most deploys change nothing in the stack): that plan, which changes nothing, is
+ * kept only when synth writes the very same stack, else it is stopped and the new stack planned.
+ * deploy.ts started it already where it could.
+ */
+async function firstPlan(run: DeployRun, early: DeployStart['early']): Promise<FirstPlan> {
+  const { io, say, steps, nomad, environment, stackDir, redactor, options } = run;
+  const last = early ? early.last : options.adopt ? undefined : lastStack(stackDir);
+  const ahead = early?.ahead ?? (last === undefined ? undefined : startPlanAhead(stackDir, [...run.planArgs], run.terraformEnv, redactor));
+  let synthesized: string;
+  let beforeDeployments: Deployment[];
   try {
-    const planFile = planFileIn(dir);
-    const planArgs = planArguments(planFile);
-    // Terraform plans the stack as last synthesized while synth runs and Nomad is asked (most
-    // deploys change nothing in the stack); that plan, which changes nothing, is kept only when
-    // synth writes the very same stack, else it is stopped. deploy.ts started it already where it could.
-    const last = early ? early.last : options.adopt ? undefined : lastStack(stackDir);
-    const ahead = early?.ahead ?? (last === undefined ? undefined : startPlanAhead(stackDir, planArgs, terraformEnv, redactor));
-    let synthesized: string;
-    let beforeDeployments: Deployment[];
-    try {
-      const [capabilities, before, stack] = await Promise.all([
-        // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
-        requireCapabilities(nomad, environment, deployNeeds(environment)),
-        liveJob(nomad, environment.job.id),
-        synthesizeInto(io.cwd, name, join(dir, 'synth'), steps).then((outdir) => readFileSync(join(synthesizedStack(outdir, name, steps), 'cdk.tf.json'), 'utf8')),
-      ]);
-      say(capabilities.summary);
-      facts.before = before;
-      synthesized = stack;
-      beforeDeployments = before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
-    } catch (e) {
-      await ahead?.cancel();
-      throw e;
-    }
-    let plan: { status: number | undefined; output: string };
-    // Drift (drift.ts): the job changed in Nomad by hand, which Terraform's plan does not show.
-    let drift: Awaited<ReturnType<typeof checkDrift>>;
-    if (ahead && synthesized === last) {
-      say('terraform plan… (started beside synth: the stack is unchanged)');
-      [plan, drift] = await Promise.all([ahead.result, checkDrift(stackDir, steps, nomad)]);
-      if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
-      const failed = !io.signal.aborted && plan.status !== 0 && plan.status !== 2;
-      if (failed && early && lockWasHeld(plan.output)) {
-        // Started before the config said how long to wait for another run's lock, it did not wait: planned again, waiting.
-        say('terraform plan… (again: another run holds the state lock)');
-        plan = await terraform('terraform plan', planArgs);
-      } else {
-        for (const line of plan.output.split('\n')) io.stdout(`${line}\n`);
-        if (failed) throw failure('terraform plan', plan);
-      }
-    } else {
-      await ahead?.cancel();
-      mkdirSync(stackDir, { recursive: true });
-      writeFileSync(join(stackDir, 'cdk.tf.json'), synthesized);
-      await initialized(stackDir, environment, terraform, say);
-      if (options.adopt) await adopt(environment, facts.before, terraform, say);
-      drift = await checkDrift(stackDir, steps, nomad);
-      if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
-      say('terraform plan…');
-      plan = await terraform('terraform plan', planArgs);
-    }
-    // Planned again when another run applied between this plan and its apply: Terraform refuses
-    // the stale plan (nothing applied), and the new plan is made on what that run left.
-    for (let attempt = 1; ; attempt += 1) {
-      if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-      if (plan.status === 0 && !healNeeded(drift, undefined)) {
-        say('no changes: nothing to apply');
-        io.stderr(await deploySummary(nomad, { ...facts, after: facts.before }, { changed: false }));
-        return EXIT.ok;
-      }
-      const show = plan.status === 0 ? undefined : await streamed('terraform', ['show', '-json', planFile], { cwd: stackDir, env: io.env, redactor: new Redactor() });
-      const planned = show && summarize(JSON.parse(show.output) as TerraformPlan);
-      if (planned?.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, statePath, nomad.connection.address));
-      const heal = healNeeded(drift, planned?.job.action);
-
-      if (!options['auto-approve']) {
-        if (!io.interactive) throw new CommandError(`deploy: the plan above has changes and no one can approve them here (stdin is not a terminal): run again with --auto-approve`, NOT_APPROVED);
-        if (!(await confirmed(heal ? healQuestion(drift!, name, planned !== undefined) : `Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
-          say('not applied');
-          return NOT_APPROVED;
-        }
-      }
-      if (planned) {
-        say('terraform apply…');
-        const apply = await terraform('terraform apply', ['apply', '-input=false', '-no-color', planFile]).catch(async (e: unknown) => {
-          if (e instanceof CommandError && /Saved plan is stale/.test(e.message) && attempt < MAX_PLANS) return STALE;
-          // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
-          const failed = describeFailedDeployments(beforeDeployments, await nomad.deployments(environment.job.id).catch(() => []));
-          const moved = e instanceof CommandError ? explainApplyFailure(e.message, environment.job.id) : undefined;
-          // The job changed in Nomad since the plan (provider #398): what happened and what to do, last.
-          const said = [...(failed ? [failed.replace(/^/gm, 'deploy: ')] : []), ...(moved ? [`deploy: ${moved}`] : [])];
-          if (e instanceof CommandError && said.length > 0) throw new CommandError([e.message, ...said].join('\n'), e.exitCode);
-          throw e;
-        });
-        if (typeof apply === 'symbol') {
-          say('the state changed after this plan (another run applied first): nothing was applied; terraform plan again…');
-          plan = await terraform('terraform plan', planArgs);
-          continue;
-        }
-        facts.applied = appliedResources(apply.output);
-        if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-      }
-      if (heal) say(await healAndRefresh(drift!, stackDir, steps, nomad, io.signal, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
-      if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-      io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
-      return EXIT.ok;
-    }
+    const [capabilities, before, stack] = await Promise.all([
+      // Before anything is built or pushed: a token that cannot do what this deploy will do is refused, naming what it lacks.
+      requireCapabilities(nomad, environment, deployNeeds(environment)),
+      liveJob(nomad, environment.job.id),
+      synthesizeInto(io.cwd, run.name, join(run.dir, 'synth'), steps).then((outdir) => readFileSync(join(synthesizedStack(outdir, run.name, steps), 'cdk.tf.json'), 'utf8')),
+    ]);
+    say(capabilities.summary);
+    run.facts.before = before;
+    synthesized = stack;
+    beforeDeployments = before ? await nomad.deployments(environment.job.id).catch(() => [] as Deployment[]) : [];
   } catch (e) {
-    if (io.signal.aborted) return interrupted(io, nomad, facts, say);
-    if (e instanceof StepError) throw new CommandError(e.message);
+    await ahead?.cancel();
     throw e;
   }
+  const showDrift = (drift: Drift | undefined) => {
+    if (drift) io.stdout(`${redactor.redact(formatDrift(drift))}\n\n`);
+    return drift;
+  };
+  if (ahead && synthesized === last) {
+    say('terraform plan… (started beside synth: the stack is unchanged)');
+    const [planned, drift] = await Promise.all([ahead.result, checkDrift(stackDir, steps, nomad).then(showDrift)]);
+    let plan: { status: number | undefined; output: string } = planned;
+    const failed = !io.signal.aborted && plan.status !== 0 && plan.status !== 2;
+    if (failed && early && lockWasHeld(plan.output)) {
+      // Started before the config said how long to wait for another run's lock, it did not wait: planned again, waiting.
+      say('terraform plan… (again: another run holds the state lock)');
+      plan = await run.terraform('terraform plan', run.planArgs);
+    } else {
+      for (const line of plan.output.split('\n')) io.stdout(`${line}\n`);
+      if (failed) throw run.failure('terraform plan', plan);
+    }
+    return { plan, drift, beforeDeployments };
+  }
+  await ahead?.cancel();
+  mkdirSync(stackDir, { recursive: true });
+  writeFileSync(join(stackDir, 'cdk.tf.json'), synthesized);
+  await initialized(stackDir, environment, run.terraform, say);
+  if (options.adopt) await adopt(environment, run.facts.before, run.terraform, say);
+  const drift = showDrift(await checkDrift(stackDir, steps, nomad));
+  say('terraform plan…');
+  return { plan: await run.terraform('terraform plan', run.planArgs), drift, beforeDeployments };
+}
+
+/**
+ * The plan's changes, refused when they would take over a job this state does not hold,
+ * confirmed unless --auto-approve, applied; drift Terraform cannot see put back; the summary.
+ * Planned again when another run applied between this plan and its apply: Terraform refuses
+ * the stale plan (nothing applied), and the new plan is made on what that run left.
+ */
+async function applyPlanned(run: DeployRun, first: FirstPlan): Promise<number> {
+  const { io, say, nomad, environment, options, facts, name } = run;
+  const { drift, beforeDeployments } = first;
+  let plan = first.plan;
+  for (let attempt = 1; ; attempt += 1) {
+    if (io.signal.aborted) return interrupted(run);
+    if (plan.status === 0 && !healNeeded(drift, undefined)) {
+      say('no changes: nothing to apply');
+      io.stderr(await deploySummary(nomad, { ...facts, after: facts.before }, { changed: false }));
+      return EXIT.ok;
+    }
+    const show = plan.status === 0 ? undefined : await streamed('terraform', ['show', '-json', run.planFile], { cwd: run.stackDir, env: io.env, redactor: new Redactor() });
+    const planned = show && summarize(JSON.parse(show.output) as TerraformPlan);
+    if (planned?.job.action === 'create' && facts.before && !options.adopt) throw new CommandError(takeoverMessage(environment, facts.before, run.statePath, nomad.connection.address));
+    const heal = healNeeded(drift, planned?.job.action);
+
+    if (!options['auto-approve']) {
+      if (!io.interactive) throw new CommandError(`deploy: the plan above has changes and no one can approve them here (stdin is not a terminal): run again with --auto-approve`, NOT_APPROVED);
+      if (!(await confirmed(heal ? healQuestion(drift, name, planned !== undefined) : `Apply this plan to '${name}'? Only 'yes' will be accepted: `, io))) {
+        say('not applied');
+        return NOT_APPROVED;
+      }
+    }
+    if (planned) {
+      say('terraform apply…');
+      const apply = await applyPlanFile(run, beforeDeployments, attempt);
+      if (apply === STALE) {
+        say('the state changed after this plan (another run applied first): nothing was applied; terraform plan again…');
+        plan = await run.terraform('terraform plan', run.planArgs);
+        continue;
+      }
+      facts.applied = appliedResources(apply.output);
+      if (io.signal.aborted) return interrupted(run);
+    }
+    if (heal) say(await healAndRefresh(drift, run.stackDir, run.steps, nomad, io.signal, environment.job.deployTimeout && { seconds: environment.job.deployTimeout.toSeconds(), signal: io.signal }));
+    if (io.signal.aborted) return interrupted(run);
+    io.stderr(await deploySummary(nomad, { ...facts, after: await liveJob(nomad, environment.job.id) }, { changed: true }));
+    return EXIT.ok;
+  }
+}
+
+/** `terraform apply` of the plan file: STALE when another run applied since the plan; a failed one says which groups did not get healthy. */
+async function applyPlanFile(run: DeployRun, beforeDeployments: readonly Deployment[], attempt: number): Promise<{ output: string } | typeof STALE> {
+  const { nomad, environment } = run;
+  return run.terraform('terraform apply', ['apply', '-input=false', '-no-color', run.planFile]).catch(async (e: unknown): Promise<typeof STALE> => {
+    if (e instanceof CommandError && /Saved plan is stale/.test(e.message) && attempt < MAX_PLANS) return STALE;
+    // The provider names the failed deployment and Nomad's reason; the groups that did not get healthy are added.
+    const failed = describeFailedDeployments([...beforeDeployments], await nomad.deployments(environment.job.id).catch(() => []));
+    const moved = e instanceof CommandError ? explainApplyFailure(e.message, environment.job.id) : undefined;
+    // The job changed in Nomad since the plan (provider #398): what happened and what to do, last.
+    const said = [...(failed ? [failed.replace(/^/gm, 'deploy: ')] : []), ...(moved ? [`deploy: ${moved}`] : [])];
+    if (e instanceof CommandError && said.length > 0) throw new CommandError([e.message, ...said].join('\n'), e.exitCode);
+    throw e;
+  });
 }
 
 /** `--lock-timeout`, in seconds; undefined when not given. */
@@ -209,7 +276,7 @@ function lockTimeoutFlag(text: string | undefined): number | undefined {
   }
 }
 
-type Terraform = (label: string, args: string[], echo?: boolean) => Promise<{ status: number | undefined; output: string }>;
+type Terraform = (label: string, args: readonly string[], echo?: boolean) => Promise<{ status: number | undefined; output: string }>;
 
 /**
  * `terraform init` once per stack directory (see isInitialized). A directory set up for another backend than config
@@ -250,7 +317,7 @@ async function liveJob(nomad: NomadClient, id: string): Promise<StoredJob | unde
   return job && !job.Stop ? job : undefined;
 }
 
-async function interrupted(io: CommandIo, nomad: NomadClient, facts: DeployFacts, say: (m: string) => void): Promise<number> {
+async function interrupted({ io, nomad, facts, say }: DeployRun): Promise<number> {
   say('interrupted; what it left:');
   io.stderr(await interruptedReport(nomad, facts, { releaseJob: releaseJobId(facts.environment.job.id), statePath: localStatePath(facts.environment.name, io), env: io.env }));
   return EXIT.interrupted;
