@@ -11,7 +11,7 @@ import { refuseOtherBackend } from './backend-record';
 import { checkDrift, type Drift, explainApplyFailure, formatDrift, healAndRefresh, healNeeded, healQuestion } from './drift';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
-import { isInitialized, lastStack, lockWasHeld, type PlanAhead, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
+import { isInitialized, lastStack, lockWasHeld, type PlanAhead, planAheadOn, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
 import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret, parseLockTimeout } from './state-lock';
@@ -156,7 +156,7 @@ function openDeploy({ name, options, redactor, stackDir, dir }: DeployStart, io:
  */
 async function firstPlan(run: DeployRun, early: DeployStart['early']): Promise<FirstPlan> {
   const { io, say, steps, nomad, environment, stackDir, redactor, options } = run;
-  const last = early ? early.last : options.adopt ? undefined : lastStack(stackDir);
+  const last = early ? early.last : options.adopt || (environment.state.backend === 'local' && !planAheadOn(run.statePath)) ? undefined : lastStack(stackDir);
   const ahead = early?.ahead ?? (last === undefined ? undefined : startPlanAhead(stackDir, [...run.planArgs], run.terraformEnv, redactor));
   let synthesized: string;
   let beforeDeployments: Deployment[];

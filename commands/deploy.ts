@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain } from './cli';
 import type { DeployStart } from './deploy-path';
-import { hasLocalBackend, lastStack, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
+import { lastStack, localStateFileOf, planAheadOn, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
 import { Redactor } from './secrets';
 
 const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt] [--lock-timeout=<duration>]   (${ENVIRONMENT_NAMES})
@@ -42,8 +42,9 @@ export const deployCommand: Command = {
     // The plan file holds the sensitive values in clear: a private directory, removed when the deploy ends.
     const dir = mkdtempSync(join(tmpdir(), 'dashboard-deploy-'));
     const last = options['lock-timeout'] === undefined && !options.adopt ? lastStack(stackDir) : undefined;
+    const statePath = last === undefined ? undefined : localStateFileOf(last, stackDir);
     const early =
-      last !== undefined && hasLocalBackend(last)
+      last !== undefined && statePath !== undefined && planAheadOn(statePath)
         ? { last, ahead: startPlanAhead(stackDir, planArguments(planFileIn(dir)), { ...io.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' }, redactor) }
         : undefined;
     const start: DeployStart = { name, options, redactor, stackDir, dir, ...(early ? { early } : {}) };

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { backendRecordPath } from './backend-record';
 import type { Redactor } from './secrets';
 import { streamed, type StreamedRun } from './terraform-stream';
@@ -17,10 +17,24 @@ export function lastStack(stackDir: string): string | undefined {
   return existsSync(join(stackDir, 'cdk.tf.json')) && isInitialized(stackDir) ? readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8') : undefined;
 }
 
-/** Whether a synthesized stack keeps its state in a local file (no `terraform.backend`, or `local`). */
-export function hasLocalBackend(stack: string): boolean {
-  const backend = (JSON.parse(stack) as { terraform?: { backend?: Record<string, unknown> } }).terraform?.backend;
-  return backend === undefined || Object.keys(backend).every((type) => type === 'local');
+/** Where a synthesized stack keeps its state when that is a local file (no `terraform.backend`, or `local`); undefined for any other backend. */
+export function localStateFileOf(stack: string, stackDir: string): string | undefined {
+  const backend = (JSON.parse(stack) as { terraform?: { backend?: { local?: { path?: string } } & Record<string, unknown> } }).terraform?.backend;
+  if (backend !== undefined && !Object.keys(backend).every((type) => type === 'local')) return undefined;
+  return resolve(stackDir, backend?.local?.path ?? 'terraform.tfstate');
+}
+
+/**
+ * Whether a plan may run ahead on this local state file: only when it is there. To lock a
+ * state file that is not there, Terraform creates it empty for the plan's length, and a deploy
+ * reading it meanwhile, or after a plan stopped hard, would take it for a broken one.
+ */
+export function planAheadOn(statePath: string): boolean {
+  try {
+    return statSync(statePath).size > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Where a deploy writes its plan, in its private directory: the plan file holds the sensitive values in clear. */
