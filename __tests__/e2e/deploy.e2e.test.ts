@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobDocument } from '../../constructs/nomad/api';
 import { LocalEnvironment } from './support/local-environment';
-import { expectSuccess, Project } from './support/project';
+import { expectSuccess, Project, oneLine } from './support/project';
 import { requireProviders } from './support/providers';
 import { missingFrom } from './support/subset';
 import { tarPaths } from './support/registry-api';
@@ -22,8 +22,6 @@ async function until(ready: () => boolean, ms: number): Promise<void> {
   }
 }
 
-/** Terraform wraps its messages; cdktf indents them. */
-const oneLine = (output: string) => output.replace(/\s+/g, ' ');
 
 describe('cdktf against the local environment', () => {
   let local: LocalEnvironment;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEnvironment } from './support/local-environment';
-import { expectSuccess, Project } from './support/project';
+import { expectSuccess, Project, oneLine } from './support/project';
 import { requireProviders } from './support/providers';
 
 /**
@@ -15,8 +15,6 @@ import { requireProviders } from './support/providers';
  */
 const RELEASE = 'echo "release-canary: migrating for $NOMAD_META_standin_for_image"; sleep 1; echo "release-canary: done"';
 const CONTROLLER = 'app/application_controller.rb';
-/** Terraform wraps its messages; cdktf indents them. */
-const oneLine = (output: string) => output.replace(/\s+/g, ' ');
 
 describe('a registry outage', () => {
   let local: LocalEnvironment;

@@ -7,7 +7,7 @@ import { Testing, TerraformStack } from 'cdktf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeployCheck } from '../../constructs/terraform/deploy-check';
 import { LocalEnvironment, toolsEnv } from './support/local-environment';
-import { expectSuccess, Project } from './support/project';
+import { expectSuccess, Project, oneLine } from './support/project';
 import { requireProviders } from './support/providers';
 import { rawExecTwin } from './support/twin';
 
@@ -129,7 +129,7 @@ describe('runtime configuration through a Nomad Variable', () => {
     const run = project.deploy();
     writeFileSync(join(project.config, 'config/secrets.yml'), good);
     expect(run.status).not.toBe(0);
-    const text = run.output.replace(/\s+/g, ' ');
+    const text = oneLine(run.output);
     expect(text).toContain(`${project.config}/config/secrets.yml`);
     expect(text).toMatch(/Call to function "yamldecode" failed: on line \d+, column \d+/);
     expect(run.output).not.toContain('canary-7731');
@@ -150,7 +150,7 @@ describe('runtime configuration through a Nomad Variable', () => {
     writeFileSync(source, good);
     for (const r of [run, npmRun, blank]) {
       expect(r.status).not.toBe(0);
-      expect(r.output.replace(/\s+/g, ' ')).toContain(`The value for SECRET_KEY_BASE at ${source} is empty (nothing but white space)`);
+      expect(oneLine(r.output)).toContain(`The value for SECRET_KEY_BASE at ${source} is empty (nothing but white space)`);
     }
     expect(await local.nomad.variableItems('nomad/jobs/rails')).toEqual(items);
     expect((await local.nomad.job('rails'))!.Version).toBe(job.Version);
@@ -167,7 +167,7 @@ describe('runtime configuration through a Nomad Variable', () => {
     writeFileSync(source, good);
     for (const r of [run, comments]) {
       expect(r.status).not.toBe(0);
-      const text = r.output.replace(/\s+/g, ' ');
+      const text = oneLine(r.output);
       expect(text).toContain(`The file database.yml at ${source} is empty (nothing but white space and comments)`);
       expect(text).not.toContain('yamldecode');
       expect(r.output).not.toContain('canary-6620');
@@ -182,7 +182,7 @@ describe('runtime configuration through a Nomad Variable', () => {
     writeFileSync(join(project.config, 'config/application.yml'), 'changed: true\n');
     const run = project.deploy();
     expect(run.status).not.toBe(0);
-    expect(run.output.replace(/\s+/g, ' ')).toContain(`There is no value for SECRET_KEY_BASE at ${project.config}/env/SECRET_KEY_BASE.`);
+    expect(oneLine(run.output)).toContain(`There is no value for SECRET_KEY_BASE at ${project.config}/env/SECRET_KEY_BASE.`);
     expect(await local.nomad.variableItems('nomad/jobs/rails')).toEqual(items);
     expect((await local.nomad.job('rails'))!.Version).toBe(job.Version);
   });
