@@ -13,6 +13,10 @@ import { tarPaths } from './support/registry-api';
  * The user journeys through `cdktf deploy` / `cdktf diff` / `cdktf destroy`, with the real
  * providers from the offline mirror. Each test gets a fresh local environment (ports and
  * state) and a fresh checkout.
+ *
+ * Modules it proves: commands/deploy.ts and commands/deploy-path.ts (`npm run deploy`, the one
+ * deploy path: asks, applies once, then finds nothing to do), commands/plan-ahead.ts (the plan
+ * started before the config loads, planned again, waiting, when another run holds the lock).
  */
 /** Resolves once `ready()` holds; fails after `ms`. */
 async function until(ready: () => boolean, ms: number): Promise<void> {
