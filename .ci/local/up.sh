@@ -46,13 +46,26 @@ start() {
   echo $! >"$PIDS/$name.pid"
 }
 
-# wait_for NAME PATTERN DESCRIPTION CHECK...: polls CHECK until it succeeds.
+# wait_for NAME PATTERN DESCRIPTION LAUNCH CHECK...: polls CHECK until it succeeds. A service
+# that exits during start-up is launched once more (LAUNCH: the function that starts it), after
+# its log's last lines; its first log is kept as NAME.first.log.
 wait_for() {
-  local name=$1 pattern=$2 what=$3 i
-  shift 3
+  local name=$1 pattern=$2 what=$3 launch=$4 i again=1
+  shift 4
   for ((i = 0; i < WAIT_SECONDS * 2; i++)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
-    pid_of "$name" "$pattern" >/dev/null || fail "$what exited during start-up; log: $LOGS/$name.log"
+    if ! pid_of "$name" "$pattern" >/dev/null; then
+      if ((again == 0)); then
+        tail -n 20 "$LOGS/$name.log" | sed "s/^/  $name.log: /" >&2
+        fail "$what exited during start-up, twice; log: $LOGS/$name.log (the first: $LOGS/$name.first.log)"
+      fi
+      again=0
+      echo "$name: exited during start-up; its log's last lines, then a second start:" >&2
+      tail -n 20 "$LOGS/$name.log" | sed "s/^/  $name.log: /" >&2
+      mv "$LOGS/$name.log" "$LOGS/$name.first.log"
+      sleep 1
+      "$launch"
+    fi
     sleep 0.5
   done
   fail "$what did not become ready in ${WAIT_SECONDS}s; log: $LOGS/$name.log"
@@ -63,6 +76,10 @@ NOMAD_CONF="$STATE/nomad/agent.hcl"
 nomad_ready() {
   curl -fsS "$NOMAD_ADDR_LOCAL/v1/status/leader" | grep -q '"127.0.0.1:' &&
     curl -fsS "$NOMAD_ADDR_LOCAL/v1/nodes" | grep -q '"Status":"ready"'
+}
+launch_nomad() {
+  start nomad nomad agent -dev -bind 127.0.0.1 -config "$NOMAD_CONF"
+  echo "nomad: started (pid $(cat "$PIDS/nomad.pid")), log $LOGS/nomad.log"
 }
 if pid=$(pid_of nomad "$NOMAD_CONF"); then
   echo "nomad: already running (pid $pid)"
@@ -95,10 +112,9 @@ consul {
   client_auto_join = false
 }
 EOF
-  start nomad nomad agent -dev -bind 127.0.0.1 -config "$NOMAD_CONF"
-  echo "nomad: started (pid $(cat "$PIDS/nomad.pid")), log $LOGS/nomad.log"
+  launch_nomad
 fi
-wait_for nomad "$NOMAD_CONF" "nomad (leader and a ready node at $NOMAD_ADDR_LOCAL)" nomad_ready
+wait_for nomad "$NOMAD_CONF" "nomad (leader and a ready node at $NOMAD_ADDR_LOCAL)" launch_nomad nomad_ready
 
 # --- registry ---------------------------------------------------------------
 REG_DIR="$STATE/registry"
@@ -116,6 +132,10 @@ registry_ready() {
   # Credentials go through a curl config on stdin, not the command line.
   printf 'user = "%s:%s"\n' "$REGISTRY_USER" "$REGISTRY_PASS" |
     curl -fsS -K - "http://$REGISTRY_ADDR/v2/"
+}
+launch_registry() {
+  start registry docker-registry serve "$REG_CONF"
+  echo "registry: started (pid $(cat "$PIDS/registry.pid")), log $LOGS/registry.log"
 }
 if pid=$(pid_of registry "$REG_CONF"); then
   echo "registry: already running (pid $pid)"
@@ -149,14 +169,22 @@ auth:
     path: $REG_DIR/htpasswd
 EOF
   )
-  start registry docker-registry serve "$REG_CONF"
-  echo "registry: started (pid $(cat "$PIDS/registry.pid")), log $LOGS/registry.log"
+  launch_registry
 fi
-wait_for registry "$REG_CONF" "registry (authenticated GET http://$REGISTRY_ADDR/v2/)" registry_ready
+wait_for registry "$REG_CONF" "registry (authenticated GET http://$REGISTRY_ADDR/v2/)" launch_registry registry_ready
 
 # --- podman (Docker API) ----------------------------------------------------
 POD_DIR="$STATE/podman"
 podman_ready() { curl -fsS --unix-socket "$PODMAN_SOCK" http://d/_ping | grep -q OK; }
+launch_podman() {
+  rm -f "$PODMAN_SOCK"
+  # Own root/runroot/tmpdir: images stay under the state dir and nothing is
+  # shared with a system podman.
+  start podman env CONTAINERS_REGISTRIES_CONF="$POD_DIR/registries.conf" \
+    podman --root "$POD_DIR/root" --runroot "$POD_DIR/run" --tmpdir "$POD_DIR/tmp" \
+    --log-level info system service --time=0 "unix://$PODMAN_SOCK"
+  echo "podman: started (pid $(cat "$PIDS/podman.pid")), log $LOGS/podman.log"
+}
 if pid=$(pid_of podman "$PODMAN_SOCK"); then
   echo "podman: already running (pid $pid)"
 else
@@ -169,15 +197,9 @@ unqualified-search-registries = ["docker.io"]
 location = "$REGISTRY_ADDR"
 insecure = true
 EOF
-  rm -f "$PODMAN_SOCK"
-  # Own root/runroot/tmpdir: images stay under the state dir and nothing is
-  # shared with a system podman.
-  start podman env CONTAINERS_REGISTRIES_CONF="$POD_DIR/registries.conf" \
-    podman --root "$POD_DIR/root" --runroot "$POD_DIR/run" --tmpdir "$POD_DIR/tmp" \
-    --log-level info system service --time=0 "unix://$PODMAN_SOCK"
-  echo "podman: started (pid $(cat "$PIDS/podman.pid")), log $LOGS/podman.log"
+  launch_podman
 fi
-wait_for podman "$PODMAN_SOCK" "podman (Docker API on unix://$PODMAN_SOCK)" podman_ready
+wait_for podman "$PODMAN_SOCK" "podman (Docker API on unix://$PODMAN_SOCK)" launch_podman podman_ready
 
 # --- local.env ----------------------------------------------------------------
 (

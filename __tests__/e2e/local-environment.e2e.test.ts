@@ -1,3 +1,6 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURE_APP } from '../support/synth';
 import { DockerApi } from './support/docker-api';
@@ -49,5 +52,27 @@ describe('the local environment', () => {
     expect(again).toMatch(/registry: already running/);
     expect(again).toMatch(/podman: already running/);
     expect(await local.registry.tags('fixture-app')).toEqual(['v1']);
+  });
+});
+
+describe('the local environment, when a service exits during start-up', () => {
+  it('starts it once more after its log\'s last lines, and comes up', async () => {
+    // A podman that fails the first time, as podman once did in CI, then is the real one.
+    const bin = mkdtempSync(join(tmpdir(), 'e2e-podman-'));
+    const marker = join(bin, 'started-once');
+    writeFileSync(join(bin, 'podman'), `#!/bin/sh\nif [ ! -e '${marker}' ]; then : >'${marker}'; echo 'shim: cannot start this time' >&2; exit 1; fi\nexec /usr/bin/podman "$@"\n`);
+    chmodSync(join(bin, 'podman'), 0o755);
+    let local: LocalEnvironment | undefined;
+    try {
+      local = await LocalEnvironment.start({ pathFirst: bin });
+      expect(existsSync(marker)).toBe(true);
+      expect(local.startOutput).toContain('podman: exited during start-up; its log\'s last lines, then a second start:\n  podman.log: shim: cannot start this time\n');
+      expect(local.startOutput.match(/^podman: started/gm)).toHaveLength(2);
+      expect(local.startOutput).toMatch(/local environment is up/);
+      expect(await new DockerApi(local.env.DOCKER_HOST).ping()).toBe(true);
+    } finally {
+      local?.stop();
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });

@@ -58,13 +58,13 @@ export function runnableJob(job: Job, options: { mark?: string; failing?: readon
   return { Job: { ...job, TaskGroups: groups as unknown as Job["TaskGroups"] } };
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `seconds` with the last thing seen. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, seconds = 60): Promise<T> {
+/** Polls until `check` returns a value (not undefined), or fails after `seconds`, naming what `seen` last said it saw. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, seconds = 60, seen?: () => string): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not in ${seconds}s`);
+    if (Date.now() > deadline) throw new Error(`${what}: not in ${seconds}s${seen ? ` (last seen: ${seen()})` : ''}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -25,6 +25,12 @@ export class DockerApi {
     });
   }
 
+  /** Whether the API answers `GET /_ping` with OK. */
+  async ping(): Promise<boolean> {
+    const res = await this.call('GET', '/_ping');
+    return res.status === 200 && res.text === 'OK';
+  }
+
   /** Builds a context directory (sent as a tar, as `docker build` sends it) and tags it. */
   async build(context: string, tag: string): Promise<void> {
     const tar = spawnSync('tar', ['-C', context, '-c', '.'], { maxBuffer: 64 * 1024 * 1024 });

@@ -45,11 +45,13 @@ export function toolsEnv(): Record<string, string> {
  * contributor runs (`npm run local:up`), stopped and purged by `local:down -- --purge`.
  */
 export class LocalEnvironment {
-  static async start(): Promise<LocalEnvironment> {
+  /** `pathFirst`: a directory put ahead of the tools on PATH (a test's stand-in for a service's binary). */
+  static async start(options: { pathFirst?: string } = {}): Promise<LocalEnvironment> {
     const stateDir = mkdtempSync(join(tmpdir(), 'e2e-'));
     const nomadPort = await freePorts(3);
     const registryPort = await freePorts(1);
-    const env = { ...process.env, ...toolsEnv(), LOCAL_STATE_DIR: stateDir, NOMAD_PORT_HTTP: String(nomadPort), REGISTRY_PORT: String(registryPort) };
+    const path = options.pathFirst ? `${options.pathFirst}:${toolsEnv().PATH}` : toolsEnv().PATH;
+    const env = { ...process.env, ...toolsEnv(), PATH: path, LOCAL_STATE_DIR: stateDir, NOMAD_PORT_HTTP: String(nomadPort), REGISTRY_PORT: String(registryPort) };
     const up = runUp(env);
     const local = new LocalEnvironment(stateDir, env);
     local.startOutput = `${up.stdout}${up.stderr}`;
