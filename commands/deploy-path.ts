@@ -11,13 +11,13 @@ import { refuseOtherBackend } from './backend-record';
 import { checkDrift, type Drift, explainApplyFailure, formatDrift, healAndRefresh, healNeeded, healQuestion } from './drift';
 import { deploySummary, interruptedReport, type DeployFacts } from './deploy-report';
 import { type Deployment, NomadClient, nomadConnection, type StoredJob } from './nomad-client';
-import { isInitialized, lastStack, lockWasHeld, type PlanAhead, planAheadOn, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
+import { isInitialized, lockWasHeld, type PlanAhead, planAheadStack, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
 import { releaseJobId } from './release';
 import { Redactor } from './secrets';
 import { formatWait, heldLockReport, lockWaitEnv, missingBackendSecret, parseLockTimeout } from './state-lock';
 import { StepError, synthesizedStack, synthesizeInto, type Steps } from './terraform';
 import { brokenStateMessage, readStateFile } from './terraform-state';
-import { appliedResources, streamed, terraformErrors } from './terraform-stream';
+import { appliedResources, automationEnv, streamed, terraformErrors } from './terraform-stream';
 import { summarize, type TerraformPlan } from './terraform-plan';
 
 /** A plan Terraform refused to apply because the state moved on since (another run applied). */
@@ -117,7 +117,7 @@ function openDeploy({ name, options, redactor, stackDir, dir }: DeployStart, io:
   if (state?.kind === 'broken') throw new CommandError(brokenStateMessage(statePath, state.why));
   // Another run's state lock is waited for, up to this; then its holder is named (README, "Shared state").
   const wait = flagWait ?? environment.state.lockTimeout.toSeconds();
-  const terraformEnv = { ...lockWaitEnv(io.env as NodeJS.ProcessEnv, wait, { command: 'deploy', environment: name }), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+  const terraformEnv = automationEnv(lockWaitEnv(io.env as NodeJS.ProcessEnv, wait, { command: 'deploy', environment: name }));
   say(`another run's state lock is waited for up to ${formatWait(wait)}`);
   /** A failed run's error: who holds the state lock when that was why, else Terraform's error blocks. */
   const failure = (label: string, run: { status: number | undefined; output: string }) => {
@@ -156,7 +156,7 @@ function openDeploy({ name, options, redactor, stackDir, dir }: DeployStart, io:
  */
 async function firstPlan(run: DeployRun, early: DeployStart['early']): Promise<FirstPlan> {
   const { io, say, steps, nomad, environment, stackDir, redactor, options } = run;
-  const last = early ? early.last : options.adopt || (environment.state.backend === 'local' && !planAheadOn(run.statePath)) ? undefined : lastStack(stackDir);
+  const last = early ? early.last : planAheadStack(stackDir, { adopt: options.adopt, otherBackends: true });
   const ahead = early?.ahead ?? (last === undefined ? undefined : startPlanAhead(stackDir, [...run.planArgs], run.terraformEnv, redactor));
   let synthesized: string;
   let beforeDeployments: Deployment[];

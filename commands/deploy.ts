@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, ENVIRONMENT_NAMES, environmentNamed, parseCommandLine, runMain } from './cli';
 import type { DeployStart } from './deploy-path';
-import { lastStack, localStateFileOf, planAheadOn, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
+import { planAheadStack, planArguments, planFileIn, startPlanAhead } from './plan-ahead';
 import { Redactor } from './secrets';
+import { automationEnv } from './terraform-stream';
 
 const USAGE = `usage: npm run deploy -- <environment> [--auto-approve] [--adopt] [--lock-timeout=<duration>]   (${ENVIRONMENT_NAMES})
 
@@ -24,8 +25,8 @@ Exit status: 0 applied or nothing to do, 1 error, 3 changes not approved, 130 in
  * starts Terraform's plan of the stack as last synthesized before it loads the rest: the config,
  * and zod and cdktf with it, take a tenth of a plan to load. That early plan waits for no other
  * run's state lock (the config says how long to); deploy-path.ts plans again, waiting, if one
- * held it. With a state backend other than a local file, a `--lock-timeout` to check first, or
- * `--adopt`, the plan-ahead starts once the config is read, as it did before.
+ * held it. With a state backend other than a local file, or a `--lock-timeout` to check first,
+ * the plan-ahead starts once the config is read; with `--adopt` there is none (planAheadStack).
  */
 export const deployCommand: Command = {
   name: 'deploy',
@@ -41,12 +42,8 @@ export const deployCommand: Command = {
     const stackDir = join(io.cwd, 'cdktf.out', 'stacks', name);
     // The plan file holds the sensitive values in clear: a private directory, removed when the deploy ends.
     const dir = mkdtempSync(join(tmpdir(), 'dashboard-deploy-'));
-    const last = options['lock-timeout'] === undefined && !options.adopt ? lastStack(stackDir) : undefined;
-    const statePath = last === undefined ? undefined : localStateFileOf(last, stackDir);
-    const early =
-      last !== undefined && statePath !== undefined && planAheadOn(statePath)
-        ? { last, ahead: startPlanAhead(stackDir, planArguments(planFileIn(dir)), { ...io.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' }, redactor) }
-        : undefined;
+    const last = options['lock-timeout'] === undefined ? planAheadStack(stackDir, { adopt: options.adopt, otherBackends: false }) : undefined;
+    const early = last === undefined ? undefined : { last, ahead: startPlanAhead(stackDir, planArguments(planFileIn(dir)), automationEnv(io.env), redactor) };
     const start: DeployStart = { name, options, redactor, stackDir, dir, ...(early ? { early } : {}) };
     let deploy: typeof import('./deploy-path.js').deploy;
     try {

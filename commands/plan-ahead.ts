@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { backendRecordPath } from './backend-record';
 import type { Redactor } from './secrets';
+import { stackBackend } from './terraform-state';
 import { streamed, type StreamedRun } from './terraform-stream';
 
 /**
@@ -17,11 +18,19 @@ export function lastStack(stackDir: string): string | undefined {
   return existsSync(join(stackDir, 'cdk.tf.json')) && isInitialized(stackDir) ? readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8') : undefined;
 }
 
-/** Where a synthesized stack keeps its state when that is a local file (no `terraform.backend`, or `local`); undefined for any other backend. */
-export function localStateFileOf(stack: string, stackDir: string): string | undefined {
-  const backend = (JSON.parse(stack) as { terraform?: { backend?: { local?: { path?: string } } & Record<string, unknown> } }).terraform?.backend;
-  if (backend !== undefined && !Object.keys(backend).every((type) => type === 'local')) return undefined;
-  return resolve(stackDir, backend?.local?.path ?? 'terraform.tfstate');
+/**
+ * The stack a plan may run ahead of synth on: the one last synthesized into a directory `terraform
+ * init` prepared; none with --adopt (the import comes before any plan), nor on a local state file
+ * that is not there yet (planAheadOn). `otherBackends: false` (deploy.ts, before the config is
+ * read and a shared backend's secret checked) takes a local state file only.
+ */
+export function planAheadStack(stackDir: string, options: { readonly adopt?: boolean | undefined; readonly otherBackends: boolean }): string | undefined {
+  if (options.adopt) return undefined;
+  const last = lastStack(stackDir);
+  if (last === undefined) return undefined;
+  const { stateFile } = stackBackend(last, stackDir);
+  if (stateFile === undefined) return options.otherBackends ? last : undefined;
+  return planAheadOn(stateFile) ? last : undefined;
 }
 
 /**

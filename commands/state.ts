@@ -9,6 +9,7 @@ import { type Command, CommandError, ENVIRONMENT_NAMES, environmentNamed, parseC
 import { Redactor } from './secrets';
 import { heldLockReport, libpqEnvironment, lockTimeoutArg, lockWaitEnv, missingBackendSecret, parseLockTimeout } from './state-lock';
 import { run, StepError, synthesize, synthesizedStack, type Steps } from './terraform';
+import { automationEnv } from './terraform-stream';
 
 const USAGE = `usage: npm run state -- <environment> migrate --to <backend> [--lock-timeout=<duration>]   (${ENVIRONMENT_NAMES})
 
@@ -77,7 +78,7 @@ export const stateCommand: Command = {
     const redactor = Redactor.fromEnvironment(io.env);
     if (io.env.PG_CONN_STR) redactor.add(safely(() => libpqEnvironment(io.env.PG_CONN_STR!).PGPASSWORD));
     const steps: Steps = {
-      env: { ...lockWaitEnv(io.env as NodeJS.ProcessEnv, wait, { command: 'state migrate', environment: name }), TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' },
+      env: automationEnv(lockWaitEnv(io.env as NodeJS.ProcessEnv, wait, { command: 'state migrate', environment: name })),
       redactor,
       progress: (m) => io.stderr(`state: ${redactor.redact(m)}\n`),
     };

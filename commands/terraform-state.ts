@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { StepError, type Steps } from './terraform';
-import { streamed } from './terraform-stream';
+import { automationEnv, streamed } from './terraform-stream';
 
 /**
  * Terraform's state as the commands read it: a local backend's file read as it is (no Terraform,
@@ -139,7 +139,7 @@ export async function refreshRegisteredJob(stackDir: string, address: string, st
   const label = 'terraform apply -refresh-only';
   steps.progress(`${label} -target=${address}…`);
   const args = ['apply', '-refresh-only', '-auto-approve', '-input=false', '-no-color', `-target=${address}`];
-  const env = { ...steps.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+  const env = automationEnv(steps.env);
   const run = await streamed('terraform', args, { cwd: stackDir, env, redactor: steps.redactor, ...(signal ? { signal } : {}) });
   if (signal?.aborted) return;
   if (run.status !== 0) throw new StepError(`${label} failed${run.status === undefined ? '' : ` (exit ${run.status})`}: ${run.output.trim().split('\n').slice(-30).join('\n')}`);
@@ -147,15 +147,14 @@ export async function refreshRegisteredJob(stackDir: string, address: string, st
 }
 
 function readState(stackDir: string, steps: Steps): TerraformState | undefined {
-  const backend = backendOf(stackDir);
-  if (backend.type === 'local') {
-    const path = backend.path ?? 'terraform.tfstate';
-    const file = isAbsolute(path) ? path : join(stackDir, path);
+  const backend = stackBackend(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8'), stackDir);
+  if (backend.stateFile !== undefined) {
+    const file = backend.stateFile;
     const read = readStateFile(file);
     if (read.kind === 'broken') throw new StepError(brokenStateMessage(file, read.why));
     return read.kind === 'ok' ? read.state : undefined;
   }
-  const r = spawnSync('terraform', ['state', 'pull'], { cwd: stackDir, env: { ...steps.env, TF_IN_AUTOMATION: '1' }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync('terraform', ['state', 'pull'], { cwd: stackDir, env: automationEnv(steps.env), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.error) throw new StepError(`terraform state pull: could not run terraform: ${r.error.message}`);
   if (r.status !== 0) throw new StepError(`terraform state pull failed (exit ${r.status}): ${steps.redactor.redact(r.stderr.trim())}`);
   if (r.stdout.trim() === '') return undefined;
@@ -165,8 +164,10 @@ function readState(stackDir: string, steps: Steps): TerraformState | undefined {
 }
 
 /** The backend synth wrote into the stack (cdk.tf.json's terraform.backend); Terraform's default is local. */
-function backendOf(stackDir: string): { type: string; path?: string } {
-  const stack = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8')) as { terraform?: { backend?: Record<string, { path?: string }> } };
-  const [type, settings] = Object.entries(stack.terraform?.backend ?? {})[0] ?? ['local', {}];
-  return { type, ...(typeof settings?.path === 'string' ? { path: settings.path } : {}) };
+/** The backend a synthesized stack (the text of its cdk.tf.json) names, `local` when none; a local one with its state file's path. */
+export function stackBackend(stack: string, stackDir: string): { readonly type: string; readonly stateFile?: string } {
+  const backend = (JSON.parse(stack) as { terraform?: { backend?: Record<string, { path?: unknown } | undefined> } }).terraform?.backend;
+  const [type, settings] = Object.entries(backend ?? {})[0] ?? ['local', {}];
+  if (type !== 'local') return { type };
+  return { type, stateFile: resolve(stackDir, typeof settings?.path === 'string' ? settings.path : 'terraform.tfstate') };
 }

@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { Redactor } from './secrets';
 
+/** A command's environment as Terraform runs with it here: in automation (no hints worded for a prompt), no checkpoint calls home. */
+export function automationEnv<E extends Readonly<Record<string, string | undefined>>>(env: E): E & { TF_IN_AUTOMATION: string; CHECKPOINT_DISABLE: string } {
+  return { ...env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+}
+
 /** What a streamed Terraform run printed and how it ended. */
 export interface StreamedRun {
   /** Exit status; undefined when it could not be started or was killed by a signal. */

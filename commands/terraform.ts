@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redactor } from './secrets';
 import type { TerraformPlan } from './terraform-plan';
-import { streamed, terraformErrors } from './terraform-stream';
+import { automationEnv, streamed, terraformErrors } from './terraform-stream';
 
 /** Where progress goes (stderr) and how failures are told: through the redactor, always. */
 export interface Steps {
@@ -74,7 +74,7 @@ export function synthesizedStack(outdir: string, name: string, steps: Steps): st
  * values in clear) lives in a private temporary directory, removed before this returns.
  */
 export function terraformPlan(stackDir: string, steps: Steps): TerraformPlan {
-  const env = { ...steps.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+  const env = automationEnv(steps.env);
   run('terraform init', 'terraform', ['init', '-input=false', '-no-color'], { cwd: stackDir, env }, steps);
   const dir = mkdtempSync(join(tmpdir(), 'dashboard-plan-'));
   try {
