@@ -208,16 +208,23 @@ function statLine(paths) {
 
 /** The same, of paths from the checkout (as a stamp names them). */
 function statLineOf(names) {
-  return names
-    .map((name) => {
-      const s = statSync(`${ROOT}/${name}`, { bigint: true });
-      return `${name} ${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
-    })
-    .join('\n');
+  return names.map((name) => `${name} ${statOf(`${ROOT}/${name}`)}`).join('\n');
+}
+
+/** One file's part of a stat line: inode, size, modification and change times (ns); the change time last. */
+function statOf(path) {
+  const s = statSync(path, { bigint: true });
+  return `${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
 }
 
 /** A change time this recent may share its tick with an edit still to come (a coarse clock): not proof of anything yet. */
 const RACY_NS = 2_000_000_000n;
+
+/** Whether a stat line (statLine, vendorStats) holds a change that recent: then it is not written as a stamp. */
+function racy(stat) {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  return stat.split('\n').some((line) => now - BigInt(line.slice(line.lastIndexOf(' ') + 1)) < RACY_NS);
+}
 
 /** The compiled program for the sources as they are: the last one if they have not changed, else compiled once. */
 function program() {
@@ -242,9 +249,7 @@ function program() {
     mkdirSync(BUILD, { recursive: true });
     compile(files, target);
   }
-  const now = BigInt(Date.now()) * 1_000_000n;
-  const racy = inputs.some((path) => now - statSync(path, { bigint: true }).ctimeNs < RACY_NS);
-  if (!racy) writeWhole(STAMP, `${basename(target)}\n${stat}`);
+  if (!racy(stat)) writeWhole(STAMP, `${basename(target)}\n${stat}`);
   return target;
 }
 
@@ -322,12 +327,7 @@ function vendorId(file) {
 
 /** The stat line of each file (by its vendorId), as statLine writes it, without the name. */
 function vendorStats(ids) {
-  return ids
-    .map((id) => {
-      const s = statSync(id.startsWith('/') ? id : `${ROOT}/${id}`, { bigint: true });
-      return `${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}`;
-    })
-    .join('\n');
+  return ids.map((id) => statOf(id.startsWith('/') ? id : `${ROOT}/${id}`)).join('\n');
 }
 
 // The packages' program's loader. Each file runs as node runs it (its own function, its real
@@ -422,10 +422,8 @@ function vendorProgram(packages) {
   }
   const files = [vendorId(__filename), ...closure.modules.keys()];
   const stat = vendorStats(files);
-  const now = BigInt(Date.now()) * 1_000_000n;
-  const racy = stat.split('\n').some((line) => now - BigInt(line.split(' ')[3]) < RACY_NS);
   const stamp = { program: basename(target), packages: wanted, files, stat };
-  if (!racy) writeWhole(VENDOR_STAMP, JSON.stringify(stamp));
+  if (!racy(stat)) writeWhole(VENDOR_STAMP, JSON.stringify(stamp));
   return target;
 }
 
