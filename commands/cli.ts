@@ -64,6 +64,10 @@ const WORDED = [UsageError, CommandError, ConfigError, NomadError, OperatorInput
  */
 export async function execute(command: Command, args: readonly string[], io: CommandIo): Promise<number> {
   const redactor = Redactor.fromEnvironment(io.env);
+  if (asksForHelp(args)) {
+    io.stdout(`${command.usage}\n`);
+    return EXIT.ok;
+  }
   try {
     return await command.run(args, io);
   } catch (e) {
@@ -80,6 +84,12 @@ export async function execute(command: Command, args: readonly string[], io: Com
     io.stderr(`${redactor.redact(worded ? error.message : `${command.name} failed: ${error.message}`)}\n`);
     return e instanceof CommandError ? e.exitCode : EXIT.error;
   }
+}
+
+/** `--help` or `-h` among the command's own arguments: before a `--`, after which they are the remote command's (task, console) or cdktf's (diff). */
+function asksForHelp(args: readonly string[]): boolean {
+  const split = args.indexOf('--');
+  return (split < 0 ? args : args.slice(0, split)).some((a) => a === '--help' || a === '-h');
 }
 
 function isAbort(e: Error): boolean {

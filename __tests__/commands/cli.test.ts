@@ -17,6 +17,20 @@ describe('the one entry every command goes through', () => {
     expect(await runCommand(command(async () => Promise.reject(new TypeError('x is undefined'))), [])).toMatchObject({ code: 1, stderr: 'probe failed: x is undefined\n' });
   });
 
+  it('--help or -h before any --: the usage on stdout, exit 0, and the command does not run; after --, they are the remote command\'s', async () => {
+    let ran: readonly string[] | undefined;
+    const probe = command(async (args) => {
+      ran = args;
+      return 0;
+    });
+    for (const args of [['--help'], ['production', '-h'], ['production', '--help', '--', 'rails', 'runner']]) {
+      expect(await runCommand(probe, args)).toEqual({ code: 0, stdout: 'usage: npm run probe -- <environment>\n', stderr: '' });
+    }
+    expect(ran).toBeUndefined();
+    expect(await runCommand(probe, ['production', '--', 'rails', '--help'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(ran).toEqual(['production', '--', 'rails', '--help']);
+  });
+
   it('every failure it prints is redacted with the secrets of the environment', async () => {
     const token = 'c0ffee00-1234-4bad-8a11-00000000c0de';
     const r = await runCommand(command(async () => Promise.reject(new Error(`refused token ${token}`))), [], { env: { NOMAD_TOKEN: token } });
