@@ -25,8 +25,8 @@ const STALE: unique symbol = Symbol('stale plan');
 /** Plans a deploy makes before it gives up on a state that keeps moving. */
 const MAX_PLANS = 3;
 
-/** Exit status of a plan nobody approved (as `cdktf deploy` declining). */
-const NOT_APPROVED = 3;
+/** Exit status of a plan nobody approved (as `cdktf deploy` declining); a rollback, which deploys, passes it on. */
+export const NOT_APPROVED = 3;
 
 /** What the deploy command (deploy.ts) did before the config loaded. */
 export interface DeployStart {

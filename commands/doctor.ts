@@ -96,12 +96,14 @@ export function compareVersions(a: string, b: string): number {
 }
 
 function nodeCheck(cwd: string): Check {
-  let wanted = '^20.19.0';
+  // package.json's engines is the fact, stated nowhere else.
+  let wanted: string | undefined;
   try {
-    wanted = (JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node ?? wanted;
+    wanted = (JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines?.node;
   } catch {
-    // package.json's engines is the fact; without it, the Node the README names.
+    // no package.json here: said below
   }
+  if (wanted === undefined) return { name: 'node', status: 'warn', detail: `v${process.versions.node}; no engines.node in ${join(cwd, 'package.json')} to check it against` };
   return nodeVersionCheck(process.versions.node, wanted);
 }
 

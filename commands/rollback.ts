@@ -5,6 +5,7 @@ import { connect } from './connect';
 import { manifestPresent, parseDigestReference, RegistryError } from './registry-manifest';
 import { chooseRollbackTarget, imageOfVersion, RollbackChoiceError, runtimeOfVersion, sourceDisagreement, stateHoldsBuiltImage } from './rollback-target';
 import { deployCommand } from './deploy';
+import { NOT_APPROVED } from './deploy-path';
 
 const USAGE = `usage: npm run rollback -- <environment> [--to <version>] [--auto-approve]
   environments: ${ENVIRONMENT_NAMES}
@@ -20,8 +21,6 @@ Exit status: 0 rolled back, 1 refused or failed, 3 not approved, 130 interrupted
 /** The operator input the deploy reads: the job runs this digest, the build and release stay as in state. */
 export const ROLLBACK_VARIABLE = 'DASHBOARD_ROLLBACK_IMAGE';
 
-/** The deploy's exit status for a plan no one approved (commands/deploy-path.ts). */
-const NOT_APPROVED = 3;
 
 export interface RollbackArgs {
   readonly environment: string;

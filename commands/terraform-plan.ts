@@ -1,4 +1,4 @@
-import { type JobDocument, REFERENCE_MARKS } from '../constructs/nomad/api';
+import { type JobDocument, referenceAlone, REFERENCE_MARKS } from '../constructs/nomad/api';
 import type { Redactor } from './secrets';
 
 /** The parts of `terraform show -json <planfile>` read here (Terraform's JSON output format). */
@@ -166,9 +166,9 @@ const UNBUILT = (id: string) => `\u0001unbuilt:${id}\u0001`;
  */
 function withReferences(value: unknown, plan: TerraformPlan): unknown {
   if (typeof value === 'string') {
-    if (!value.includes('\u0000')) return value;
-    const alone = /^\u0000([^\u0000]+)\u0000$/.exec(value);
-    const resolved = alone ? resolveReference(alone[1]!, plan) : value.replace(REFERENCE_MARKS, (_, r: string) => String(resolveReference(r, plan)));
+    const alone = referenceAlone(value);
+    const resolved = alone ? resolveReference(alone, plan) : value.replace(REFERENCE_MARKS, (_, r: string) => String(resolveReference(r, plan)));
+    if (resolved === value) return value;
     return typeof resolved === 'string' ? withImagePlaceholders(resolved, plan) : resolved;
   }
   if (Array.isArray(value)) return value.map((v) => withReferences(v, plan));

@@ -141,7 +141,7 @@ describe('the day after a deploy: status, logs, history', () => {
     await register(runnableJob(localJob({ digest: 'a'.repeat(64) }), { mark: 'v2', failing: ['sidekiq-long'] }));
     // Its failing group's allocation exits at once: Nomad may fail the deployment between two
     // polls, so a deployment already failed is taken too (status then exits 3, non-zero as well).
-    const running = await deployment(2, 'running', 'failed');
+    const v2 = await deployment(2, 'running', 'failed');
     await waitFor('sidekiq-long unhealthy', async () => ((await nomad.latestDeployment('rails'))!.TaskGroups['sidekiq-long']!.UnhealthyAllocs > 0 ? true : undefined), 60);
     const during = run('status');
     expect(during.code, during.stdout).not.toBe(0);
@@ -149,7 +149,7 @@ describe('the day after a deploy: status, logs, history', () => {
     // Nomad fails it for the unhealthy allocation it may not replace; where it has not yet, it is
     // failed through the API, as a dev node's deployment may otherwise wait for its deadline.
     if ((await nomad.latestDeployment('rails'))!.Status === 'running') {
-      const failed = await nomadRequest(nomad.connection, 'PUT', `/v1/deployment/fail/${running.ID}`, { body: '{}' });
+      const failed = await nomadRequest(nomad.connection, 'PUT', `/v1/deployment/fail/${v2.ID}`, { body: '{}' });
       expect([200, 500], failed.text).toContain(failed.status); // 500: it failed meanwhile ("can't fail terminal deployment")
     }
     await deployment(2, 'failed');

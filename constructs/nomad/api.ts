@@ -246,3 +246,9 @@ export function referenceMark(reference: string): string {
 
 /** Every `referenceMark` in a string: group 1 is the reference. */
 export const REFERENCE_MARKS = /\u0000([^\u0000]+)\u0000/g;
+
+/** The reference of a string that is one `referenceMark` and nothing else (a number from a variable stands so); else undefined. */
+export function referenceAlone(text: string): string | undefined {
+  const [whole, reference] = new RegExp(REFERENCE_MARKS.source).exec(text) ?? [];
+  return whole === text ? reference : undefined;
+}

@@ -231,7 +231,6 @@ export interface RunningCli {
   output(): string;
 }
 
-/** Fails with the command's output when it did not exit 0. */
 /**
  * A command's output as one line, for a message Terraform wrapped: cdktf starts each chunk of
  * Terraform's output on a line of its own behind the stack's name, wherever the chunk began (in
@@ -241,6 +240,7 @@ export function oneLine(output: string, stack = 'local'): string {
   return output.replace(new RegExp(`^${stack}\\s+`, 'gm'), '').replace(/\s+/g, ' ');
 }
 
+/** Fails with the command's output when it did not exit 0. */
 export function expectSuccess(run: CliRun, what: string): CliRun {
   if (run.status !== 0) throw new Error(`${what} exited ${run.status} after ${run.seconds}s:\n${run.output.slice(-6000)}`);
   return run;
